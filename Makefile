@@ -1,0 +1,45 @@
+# FLEP Registry: `make demo` and `make test` work on a fresh machine (PyPI, npm and Debian reachable).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP_PY  := $(VENV)/.installed
+STAMP_NPM := node_modules/.installed
+
+.PHONY: setup demo test test-python test-solidity slither devnet-up devnet-down bench clean
+
+setup: $(STAMP_PY) $(STAMP_NPM)
+
+# torch first and pinned: an unpinned torch (or a dependency pulling it) downloads a multi-GB CUDA build.
+$(STAMP_PY): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(STAMP_NPM): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+demo: setup
+	$(PY) scripts/demo.py
+
+test: setup test-python test-solidity slither
+
+test-python: setup
+	$(VENV)/bin/pytest
+
+test-solidity: setup
+	node_modules/.bin/forge test
+
+slither: setup
+	scripts/slither.sh
+
+devnet-up: setup
+	$(VENV)/bin/flep devnet up
+
+devnet-down: setup
+	$(VENV)/bin/flep devnet down
+
+clean:
+	-$(VENV)/bin/flep devnet down
+	rm -rf out cache .flep
