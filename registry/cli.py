@@ -25,6 +25,7 @@ app.add_typer(he.app, name="he")
 app.add_typer(bench_app, name="bench")
 bench_app.command("codec")(codec.bench)
 bench_app.command("he")(he.bench)
+bench_app.command("ipfs")(store.bench)
 
 
 def main() -> None:

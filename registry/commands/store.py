@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.table import Table
 
 from registry.commands.output import console, emit_json
 from registry.config import ConfigError, load_settings
+from registry.devnet import Devnet
 from registry.store import ArtifactStore
+from registry.store_bench import rows_to_dicts, run_store_bench
 
 app = typer.Typer(help="Store and fetch verified artifacts on the IPFS node.", no_args_is_help=True)
 
@@ -66,3 +69,26 @@ def unpin(cid: str = typer.Argument(..., help="CID to unpin.")) -> None:
     """Remove the pin of CID."""
     open_store().unpin(cid)
     console.print(f"unpinned {cid}")
+
+
+def bench(
+    sizes: str = typer.Option("1,10,100", help="Artifact sizes in MB, comma-separated."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Add/cat throughput through the store layer and the node's peak RSS growth."""
+    settings = load_settings()
+    store = open_store()
+    devnet = Devnet(settings).load()
+    record = devnet.processes.get("ipfs") if devnet and devnet.ipfs_api == store.api else None
+    node_pid = record.pid if record and record.process() else None
+    rows = run_store_bench(store, [int(s) for s in sizes.split(",")], node_pid)
+    if json_out:
+        emit_json({"node": store.url, "rows": rows_to_dicts(rows)})
+        return
+    table = Table(title=f"IPFS store throughput ({store.url})")
+    for column in ("size MB", "add s", "add MB/s", "cat s", "cat MB/s", "node RSS growth MB"):
+        table.add_column(column, justify="right")
+    for row in rows:
+        growth = "-" if row.node_rss_growth_mb is None else str(row.node_rss_growth_mb)
+        table.add_row(str(row.size_mb), str(row.add_s), str(row.add_mb_s), str(row.cat_s), str(row.cat_mb_s), growth)
+    console.print(table)

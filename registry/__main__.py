@@ -1,0 +1,5 @@
+"""`python -m registry` runs the `flep` CLI."""
+
+from registry.cli import main
+
+main()

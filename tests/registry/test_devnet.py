@@ -1,0 +1,130 @@
+"""Devnet lifecycle on its own state directory: start, restart survival, faults."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable
+
+import psutil
+import pytest
+from web3 import Web3
+
+from registry.devnet import Devnet, DevnetError, PortInUseError, dev_account
+from registry.store import ArtifactStore, StoreUnavailableError
+
+pytestmark = pytest.mark.integration
+
+
+def _all_pids(devnet: Devnet) -> list[int]:
+    info = devnet.load()
+    assert info is not None
+    pids = []
+    for record in info.processes.values():
+        proc = record.process()
+        assert proc is not None
+        pids += [proc.pid, *(c.pid for c in proc.children(recursive=True))]
+    return pids
+
+
+def test_up_down_restart_keeps_chain_and_content(devnet_factory: Callable[..., Devnet], tmp_path: Path) -> None:
+    devnet = devnet_factory(tmp_path)
+    info = devnet.up()
+    status = devnet.status()
+    assert status.running and status.chain_id == 31337
+    assert info.accounts[0] == dev_account(0).address
+    w3 = Web3(Web3.HTTPProvider(info.rpc_url))
+    receiver = dev_account(1).address
+    before = w3.eth.get_balance(receiver)
+    tx = w3.eth.send_transaction({"from": info.accounts[0], "to": receiver, "value": 12345})
+    w3.eth.wait_for_transaction_receipt(tx)
+    cid = ArtifactStore(info.ipfs_api).put_bytes(b"survives restarts").cid
+    pids = _all_pids(devnet)
+
+    assert sorted(devnet.down()) == ["anvil", "ipfs"]
+    assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in pids)
+    assert not devnet.status().running
+    assert devnet.down() == []  # idempotent
+
+    info = devnet.up()
+    try:
+        w3 = Web3(Web3.HTTPProvider(info.rpc_url))
+        assert w3.eth.get_balance(receiver) == before + 12345
+        assert ArtifactStore(info.ipfs_api).get_bytes(cid) == b"survives restarts"
+        assert devnet.up().rpc_url == info.rpc_url  # already running: same devnet
+    finally:
+        devnet.down()
+
+
+def test_configured_port_in_use(devnet_factory: Callable[..., Devnet], tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        devnet = devnet_factory(tmp_path, FLEP_ANVIL_PORT=str(port))
+        with pytest.raises(PortInUseError, match=f"port {port}.*FLEP_ANVIL_PORT"):
+            devnet.up()
+    assert not devnet.status().running
+
+
+def test_crash_and_stale_devnet_file_are_recovered(devnet_factory: Callable[..., Devnet], tmp_path: Path) -> None:
+    devnet = devnet_factory(tmp_path)
+    info = devnet.up()
+    try:
+        anvil = info.processes["anvil"]
+        os.kill(anvil.pid, signal.SIGKILL)  # a crash: no state dump, no clean-up
+        psutil.Process(anvil.pid).wait(5)
+        status = devnet.status()
+        assert not status.running
+        assert {c.name: c.alive for c in status.components} == {"anvil": False, "ipfs": True}
+        with pytest.raises(Exception):
+            Web3(Web3.HTTPProvider(info.rpc_url, request_kwargs={"timeout": 2})).eth.chain_id
+        recovered = devnet.up()
+        assert devnet.status().running
+        assert recovered.processes["anvil"].pid != anvil.pid
+        old_ipfs = info.processes["ipfs"].pid
+        assert not psutil.pid_exists(old_ipfs) or psutil.Process(old_ipfs).status() == psutil.STATUS_ZOMBIE
+    finally:
+        devnet.down()
+    # A devnet file naming a pid that now belongs to another program is never signalled.
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        data = json.loads(devnet.file.read_text())
+        data["processes"] = {"anvil": {"name": "anvil", "pid": bystander.pid, "create_time": 1.0, "port": 1, "log": "x"}}
+        devnet.file.write_text(json.dumps(data))
+        assert not devnet.status().running
+        devnet.up()
+        assert bystander.poll() is None
+        assert devnet.status().running
+    finally:
+        devnet.down()
+        bystander.kill()
+
+
+def test_ipfs_down_is_a_clear_error(devnet_factory: Callable[..., Devnet], tmp_path: Path) -> None:
+    devnet = devnet_factory(tmp_path)
+    info = devnet.up()
+    devnet.down()
+    with pytest.raises(StoreUnavailableError, match="flep devnet up"):
+        ArtifactStore(info.ipfs_api, timeout=5).put_bytes(b"x")
+
+
+def test_missing_binaries_are_named(devnet_factory: Callable[..., Devnet], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLEP_ANVIL_BIN", str(tmp_path / "no-anvil"))
+    with pytest.raises(DevnetError, match="make setup"):
+        devnet_factory(tmp_path).up()
+
+
+def test_status_cli_json(devnet_env: dict[str, str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "registry", "devnet", "status", "--json"], env=devnet_env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    status = json.loads(result.stdout)
+    assert status["running"] is True and status["chain_id"] == 31337
+    assert status["rpc_url"].startswith("http://127.0.0.1:") and status["ipfs_api"].startswith("/ip4/127.0.0.1/")

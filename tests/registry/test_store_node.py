@@ -1,0 +1,91 @@
+"""The store layer against the real IPFS node of the session devnet."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from registry.cid import CidOptions, compute_cid
+from registry.devnet import DevnetInfo
+from registry.store import ArtifactNotFoundError, ArtifactStore, IntegrityError, StoreRequestError
+
+pytestmark = pytest.mark.integration
+
+FLEP = [sys.executable, "-m", "registry"]
+
+
+@pytest.fixture(scope="module")
+def store(devnet: DevnetInfo) -> ArtifactStore:
+    return ArtifactStore(devnet.ipfs_api, timeout=30)
+
+
+def test_put_get_bytes_kubo_vectors(store: ArtifactStore) -> None:
+    stored = store.put_bytes(b"hello world\n")
+    assert stored.cid == "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
+    assert stored.sha256 == hashlib.sha256(b"hello world\n").hexdigest() and stored.size == 12
+    assert store.get_bytes(stored.cid, expected_sha256=stored.sha256) == b"hello world\n"
+    assert store.put_bytes(b"").cid == "QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH"
+
+
+@pytest.mark.parametrize("options", [CidOptions(0), CidOptions(1), CidOptions(1, None, 100_000)])
+def test_multi_chunk_file_roundtrip(devnet: DevnetInfo, tmp_path: Path, options: CidOptions) -> None:
+    store = ArtifactStore(devnet.ipfs_api, options=options)
+    data = os.urandom(1_300_000)  # several chunks at 256 KiB and at 100 kB
+    source = tmp_path / "in.bin"
+    source.write_bytes(data)
+    stored = store.put_file(source)
+    assert stored.cid == compute_cid(data, options)
+    out = tmp_path / "out.bin"
+    assert store.get_to_file(stored.cid, out, expected_sha256=stored.sha256) == stored
+    assert out.read_bytes() == data
+
+
+def test_wrong_sha256_rejected_nothing_written(store: ArtifactStore, tmp_path: Path) -> None:
+    stored = store.put_bytes(b"dataset shard 7")
+    out = tmp_path / "shard.bin"
+    with pytest.raises(IntegrityError, match="sha256") as info:
+        store.get_to_file(stored.cid, out, expected_sha256="ab" * 32)
+    assert info.value.actual == stored.sha256
+    assert not out.exists()
+
+
+def test_unknown_cid(store: ArtifactStore) -> None:
+    missing = compute_cid(os.urandom(64))
+    with pytest.raises(ArtifactNotFoundError, match=missing):
+        store.get_bytes(missing)
+
+
+def test_pins(store: ArtifactStore) -> None:
+    stored = store.put_bytes(b"pin me", pin=False)
+    assert stored.cid not in store.pins()
+    store.pin(stored.cid)
+    assert stored.cid in store.pins()
+    store.unpin(stored.cid)
+    assert stored.cid not in store.pins()
+    with pytest.raises(StoreRequestError, match="not pinned"):
+        store.unpin(stored.cid)
+
+
+def test_cli_put_get(devnet_env: dict[str, str], tmp_path: Path) -> None:
+    source = tmp_path / "a.bin"
+    source.write_bytes(b"cli artifact")
+    put = subprocess.run([*FLEP, "store", "put", str(source), "--json"], env=devnet_env, capture_output=True, text=True)
+    assert put.returncode == 0, put.stderr
+    answer = json.loads(put.stdout)
+    assert answer == {"cid": compute_cid(b"cli artifact"), "sha256": hashlib.sha256(b"cli artifact").hexdigest(), "size": 12}
+    out = tmp_path / "b.bin"
+    get = subprocess.run([*FLEP, "store", "get", answer["cid"], "-o", str(out)], env=devnet_env, capture_output=True, text=True)
+    assert get.returncode == 0, get.stderr
+    assert out.read_bytes() == b"cli artifact"
+    bad = subprocess.run(
+        [*FLEP, "store", "get", answer["cid"], "-o", str(tmp_path / "c.bin"), "--sha256", "00" * 32],
+        env=devnet_env, capture_output=True, text=True,
+    )
+    assert bad.returncode == 1 and "integrity check failed" in bad.stderr
+    assert not (tmp_path / "c.bin").exists()
