@@ -1,0 +1,90 @@
+"""Analyst side: quantize, weight, pack and encrypt one model update."""
+
+from __future__ import annotations
+
+import numpy as np
+from phe import paillier
+
+from clients.he.encoding import EncodingParams, SlotLayout, pack, quantize, weight_levels
+from clients.he.errors import InvalidParametersError
+from clients.he.keys import key_fingerprint
+from clients.he.parallel import encrypt_fresh, encrypt_with, run_chunked
+from clients.he.randomness import RandomnessPool
+from clients.he.serialization import EncryptedUpdate
+
+
+def encrypt_plaintexts(
+    public_key: paillier.PaillierPublicKey,
+    plaintexts: list[int],
+    pool: RandomnessPool | None = None,
+    workers: int | None = None,
+) -> list[int]:
+    """Encrypt packed plaintexts (each ``< n``) to raw Paillier ciphertexts.
+
+    Obfuscators come from ``pool`` while it lasts (one multiplication each);
+    the rest are computed fresh in a process pool.
+
+    Args:
+        public_key: The federation's public key.
+        plaintexts: Non-negative integers below n.
+        pool: Optional precomputed randomness for this key.
+        workers: Worker processes for fresh obfuscators; default one per core.
+
+    Returns:
+        One ciphertext per plaintext, in order.
+
+    Raises:
+        KeyMismatchError: If ``pool`` belongs to another key.
+        ValueError: If a plaintext is negative or not below n.
+    """
+    n = public_key.n
+    for index, m in enumerate(plaintexts):
+        if not 0 <= m < n:
+            raise ValueError(f"plaintext {index} is outside [0, n); packing must keep plaintexts below n")
+    precomputed = pool.take(len(plaintexts), public_key) if pool is not None else []
+    head = encrypt_with(n, list(zip(plaintexts, precomputed)))
+    tail = run_chunked(encrypt_fresh, (n,), plaintexts[len(precomputed):], workers)
+    return head + tail
+
+
+def encrypt_update(
+    public_key: paillier.PaillierPublicKey,
+    values: np.ndarray,
+    weight: int,
+    params: EncodingParams,
+    client_id: str,
+    pool: RandomnessPool | None = None,
+    workers: int | None = None,
+) -> EncryptedUpdate:
+    """Encrypt a flat float update for weighted FedAvg.
+
+    The weight (the client's sample count) is multiplied into the quantized
+    levels before packing, so the aggregator only multiplies ciphertexts and
+    the key holder divides by the recorded total weight.
+
+    Args:
+        public_key: The federation's public key.
+        values: Flat float vector (the model or model delta).
+        weight: FedAvg weight in ``1 .. params.max_weight``.
+        params: Encoding parameters agreed by the federation.
+        client_id: Identifier recorded in the update.
+        pool: Optional precomputed randomness (see :mod:`clients.he.randomness`).
+        workers: Worker processes; default one per core.
+
+    Returns:
+        The encrypted update.
+
+    Raises:
+        NonFiniteUpdateError: If ``values`` holds NaN/Inf.
+        WeightOutOfRangeError: If ``weight`` exceeds the layout's headroom.
+        InvalidParametersError: If ``values`` is empty or not flat.
+        KeyMismatchError: If ``pool`` belongs to another key.
+    """
+    layout = SlotLayout.for_key_bits(params, public_key.n.bit_length())
+    levels, _ = quantize(values, params)
+    if levels.size == 0:
+        raise InvalidParametersError(f"update of client {client_id!r} is empty")
+    plaintexts = pack(weight_levels(levels, weight, params), layout)
+    ciphertexts = encrypt_plaintexts(public_key, plaintexts, pool, workers)
+    return EncryptedUpdate(key_fingerprint(public_key), layout, int(levels.size), client_id, weight,
+                           tuple(ciphertexts))
