@@ -1,10 +1,220 @@
-"""`flep he ...` commands (placeholder until the he layer lands)."""
+"""`flep he ...`: Paillier keys, encrypted updates, keyless aggregation; `flep bench he`.
 
+Files: public keys and private keys use the versioned formats of
+:mod:`clients.he.keys`; updates and aggregates the binary format of
+:mod:`clients.he.serialization`; plaintext vectors are NumPy ``.npy`` files.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
 import typer
+from rich.table import Table
 
-app = typer.Typer(help="he commands", no_args_is_help=True)
+from clients.he import (
+    EncodingParams,
+    EncryptedAggregate,
+    EncryptedUpdate,
+    aggregate_update_bytes,
+    decrypt_aggregate,
+    digest,
+    encrypt_update,
+    generate_keypair,
+    key_fingerprint,
+    private_key_from_bytes,
+    private_key_to_bytes,
+    public_key_from_bytes,
+    public_key_to_bytes,
+)
+from clients.he.benchmark import run_benchmark
+from registry.commands.output import console, emit_json, err_console
+
+app = typer.Typer(help="Packed Paillier: keys, encrypted updates, keyless verifiable aggregation.",
+                  no_args_is_help=True)
 
 
-def bench(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Benchmark the he layer."""
-    raise typer.Exit(code=2)
+def _read(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot read {what} {path}: {exc.strerror}") from exc
+
+
+def _write_new(path: Path, data: bytes, mode: int) -> None:
+    """Create ``path`` with ``mode``; refuse to overwrite (a key lost by overwrite is lost for good)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+@app.command()
+def keygen(
+    public_out: Path = typer.Option(..., "--public-out", help="Where to write the public key (new file)."),
+    private_out: Path = typer.Option(
+        ..., "--private-out",
+        help="Explicit path for the UNENCRYPTED private key (new file, mode 0600). Key wrapping comes later.",
+    ),
+    bits: int = typer.Option(3072, "--bits", help="Modulus size: 3072 (128-bit security) or 2048."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Generate the federation's Paillier key pair."""
+    if bits not in (2048, 3072, 4096):
+        raise typer.BadParameter(f"--bits must be 2048, 3072 or 4096, got {bits}")
+    for path in (public_out, private_out):
+        if path.exists():
+            raise typer.BadParameter(f"{path} already exists; refusing to overwrite a key file")
+    keys = generate_keypair(bits)
+    _write_new(public_out, public_key_to_bytes(keys.public_key), 0o644)
+    _write_new(private_out, private_key_to_bytes(keys.private_key), 0o600)
+    fingerprint = key_fingerprint(keys.public_key).hex()
+    if json_out:
+        emit_json({"bits": bits, "fingerprint": fingerprint, "public_key": str(public_out),
+                   "private_key": str(private_out)})
+        return
+    err_console.print(f"[yellow]warning:[/yellow] the private key in {private_out} is NOT encrypted (mode 0600); "
+                      "move it to the key holder and wrap it before sharing anything")
+    console.print(f"{bits}-bit key {fingerprint}\npublic key: {public_out}")
+
+
+@app.command()
+def encrypt(
+    values: Path = typer.Argument(..., help="Flat float vector (.npy)."),
+    public_key: Path = typer.Option(..., "--public-key"),
+    weight: int = typer.Option(..., "--weight", help="FedAvg weight (sample count)."),
+    client_id: str = typer.Option(..., "--client-id"),
+    out: Path = typer.Option(..., "--out", help="Encrypted update file to write."),
+    clip_bound: float = typer.Option(1.0, "--clip-bound"),
+    value_bits: int = typer.Option(16, "--value-bits"),
+    max_clients: int = typer.Option(10, "--max-clients"),
+    max_weight: int = typer.Option(1024, "--max-weight"),
+    workers: int = typer.Option(0, "--workers", help="Processes (0 = one per core)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Analyst: encrypt an update under the federation key."""
+    key = public_key_from_bytes(_read(public_key, "public key"))
+    vector = np.load(values, allow_pickle=False)
+    params = EncodingParams(clip_bound, value_bits, max_clients, max_weight)
+    update = encrypt_update(key, vector, weight, params, client_id, workers=workers or None)
+    data = update.to_bytes(key)
+    out.write_bytes(data)
+    _report({"file": str(out), "bytes": len(data), "sha256": digest(data).hex(),
+             "ciphertexts": len(update.ciphertexts)}, json_out)
+
+
+@app.command()
+def aggregate(
+    updates: list[Path] = typer.Argument(..., help="Encrypted update files."),
+    public_key: Path = typer.Option(..., "--public-key"),
+    out: Path = typer.Option(..., "--out", help="Encrypted aggregate file to write."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Aggregator (no private key): sum encrypted updates deterministically."""
+    key = public_key_from_bytes(_read(public_key, "public key"))
+    data = aggregate_update_bytes([_read(p, "encrypted update") for p in updates], key)
+    out.write_bytes(data)
+    _report({"file": str(out), "bytes": len(data), "sha256": digest(data).hex(), "inputs": len(updates)}, json_out)
+
+
+@app.command()
+def verify(
+    aggregate_file: Path = typer.Argument(..., metavar="AGGREGATE", help="Encrypted aggregate to check."),
+    updates: list[Path] = typer.Argument(..., help="The encrypted update files it claims to sum."),
+    public_key: Path = typer.Option(..., "--public-key"),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Anyone: recompute the aggregate from the updates and compare bytes (exit 1 on mismatch)."""
+    key = public_key_from_bytes(_read(public_key, "public key"))
+    claimed = _read(aggregate_file, "encrypted aggregate")
+    recomputed = aggregate_update_bytes([_read(p, "encrypted update") for p in updates], key)
+    match = claimed == recomputed
+    _report({"match": match, "claimed_sha256": digest(claimed).hex(),
+             "recomputed_sha256": digest(recomputed).hex()}, json_out)
+    if not match:
+        err_console.print(f"[red]mismatch:[/red] {aggregate_file} is not the sum of the given updates")
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def decrypt(
+    aggregate_file: Path = typer.Argument(..., metavar="AGGREGATE"),
+    private_key: Path = typer.Option(..., "--private-key", help="Private key file (key holder only)."),
+    out: Path = typer.Option(..., "--out", help="Weighted-mean vector to write (.npy)."),
+    workers: int = typer.Option(0, "--workers", help="Processes (0 = one per core)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Key holder: decrypt an aggregate into the FedAvg weighted mean."""
+    key = private_key_from_bytes(_read(private_key, "private key"))
+    aggregate_obj = EncryptedAggregate.from_bytes(_read(aggregate_file, "encrypted aggregate"), key.public_key)
+    mean = decrypt_aggregate(key, aggregate_obj, workers or None)
+    np.save(out, mean, allow_pickle=False)
+    _report({"file": str(out), "values": int(mean.size), "clients": aggregate_obj.client_count,
+             "weights_total": aggregate_obj.weights_total,
+             "quantization_bound": aggregate_obj.layout.quantization_bound}, json_out)
+
+
+@app.command()
+def inspect(
+    file: Path = typer.Argument(..., help="Encrypted update or aggregate."),
+    public_key: Path = typer.Option(..., "--public-key"),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show the header of an encrypted update or aggregate (validates it fully)."""
+    key = public_key_from_bytes(_read(public_key, "public key"))
+    data = _read(file, "encrypted file")
+    parsed = EncryptedAggregate.from_bytes(data, key) if data[5:6] == b"\x02" else EncryptedUpdate.from_bytes(data, key)
+    info = {"kind": type(parsed).__name__, "sha256": digest(data).hex(), "bytes": len(data),
+            "key_fingerprint": parsed.key_fingerprint.hex(), "num_values": parsed.num_values,
+            "ciphertexts": len(parsed.ciphertexts), **{f"layout.{k}": v for k, v in vars(parsed.layout).items()}}
+    if isinstance(parsed, EncryptedUpdate):
+        info.update(client_id=parsed.client_id, weight=parsed.weight)
+    else:
+        info.update(client_count=parsed.client_count, weights_total=parsed.weights_total,
+                    input_digests=[d.hex() for d in parsed.input_digests])
+    _report(info, json_out)
+
+
+def _report(info: dict, json_out: bool) -> None:
+    if json_out:
+        emit_json(info)
+        return
+    for name, value in info.items():
+        console.print(f"{name}: {value}", highlight=False)
+
+
+def bench(
+    params: int = typer.Option(100_000, "--params", help="Values per update."),
+    clients: int = typer.Option(10, "--clients", help="Updates per round."),
+    bits: list[int] = typer.Option([2048, 3072], "--bits", help="Paillier key size; repeat for several."),
+    sample: int = typer.Option(1000, "--sample", help="Values timed with per-value phe (extrapolated)."),
+    workers: int = typer.Option(0, "--workers", help="Processes (0 = one per core)."),
+    tenseal: bool = typer.Option(True, "--tenseal/--no-tenseal", help="Also measure TenSEAL CKKS."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Per-value phe vs packed Paillier vs TenSEAL CKKS on one FedAvg round."""
+    started = time.perf_counter()
+    progress = None if json_out else (lambda msg: err_console.print(f"[dim]{msg}…[/dim]"))
+    result = run_benchmark(params, clients, bits, sample, workers or None, tenseal, progress=progress)
+    result["wall_s"] = time.perf_counter() - started
+    if json_out:
+        emit_json(result)
+        return
+    table = Table(title=f"{clients} clients x {params:,} values, {result['workers']} workers")
+    for column in ("scheme", "security", "encrypt s/client", "online s/client", "upload/client",
+                   "aggregate s", "decrypt s", "max |err|", "bound"):
+        table.add_column(column)
+    for row in result["rows"]:
+        star = "*" if row["extrapolated"] else ""
+        online = row["encrypt_online_s_per_client"]
+        table.add_row(
+            row["scheme"], row["security"], f"{row['encrypt_s_per_client']:.2f}{star}",
+            "" if online is None else f"{online:.3f}", f"{row['upload_bytes_per_client'] / 1e6:.3f} MB",
+            f"{row['aggregate_s']:.3f}{star}", f"{row['decrypt_s']:.2f}{star}", f"{row['max_abs_error']:.2e}",
+            "" if row["error_bound"] is None else f"{row['error_bound']:.2e}",
+        )
+    console.print(table)
+    console.print("* extrapolated from the per-value sample; notes: "
+                  + " | ".join(f"{r['scheme']} {r['security']}: {r['notes']}" for r in result["rows"]))
