@@ -71,12 +71,12 @@ def keygen(
     _write_new(public_out, public_key_to_bytes(keys.public_key), 0o644)
     _write_new(private_out, private_key_to_bytes(keys.private_key), 0o600)
     fingerprint = key_fingerprint(keys.public_key).hex()
+    err_console.print(f"[yellow]warning:[/yellow] the private key in {private_out} is NOT encrypted (mode 0600); "
+                      "keep it on the key holder's machine and never commit, upload or share it")
     if json_out:
         emit_json({"bits": bits, "fingerprint": fingerprint, "public_key": str(public_out),
                    "private_key": str(private_out)})
         return
-    err_console.print(f"[yellow]warning:[/yellow] the private key in {private_out} is NOT encrypted (mode 0600); "
-                      "move it to the key holder and wrap it before sharing anything")
     console.print(f"{bits}-bit key {fingerprint}\npublic key: {public_out}")
 
 

@@ -1,0 +1,82 @@
+"""`flep he ...` and `flep bench he` through the real CLI."""
+
+import json
+import stat
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from registry.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def key_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("keys")
+    public, private = folder / "fed.pub", folder / "fed.key"
+    result = runner.invoke(app, ["he", "keygen", "--bits", "2048", "--public-out", str(public),
+                                 "--private-out", str(private), "--json"])
+    assert result.exit_code == 0, result.output
+    return public, private, {**json.loads(result.stdout), "stderr": result.stderr}
+
+
+def test_keygen_writes_private_key_only_with_mode_0600(key_files):
+    public, private, info = key_files
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    assert "NOT encrypted" in info["stderr"]
+    assert len(info["fingerprint"]) == 64 and info["bits"] == 2048
+    assert public.read_bytes()[:4] == b"FLPK"
+
+
+def test_keygen_refuses_to_overwrite(key_files):
+    public, private, _ = key_files
+    result = runner.invoke(app, ["he", "keygen", "--bits", "2048", "--public-out", str(public),
+                                 "--private-out", str(private)])
+    assert result.exit_code != 0
+    assert "already exists" in result.output
+
+
+def test_encrypt_aggregate_verify_decrypt_round_trip(key_files, tmp_path):
+    public, private, _ = key_files
+    rng = np.random.default_rng(0)
+    vectors, weights, files = [rng.uniform(-1, 1, 100) for _ in range(3)], [4, 10, 7], []
+    for i, (vector, weight) in enumerate(zip(vectors, weights)):
+        np.save(tmp_path / f"u{i}.npy", vector)
+        files.append(str(tmp_path / f"u{i}.bin"))
+        result = runner.invoke(app, ["he", "encrypt", str(tmp_path / f"u{i}.npy"), "--public-key", str(public),
+                                     "--weight", str(weight), "--client-id", f"c{i}", "--out", files[-1],
+                                     "--workers", "1", "--json"])
+        assert result.exit_code == 0, result.output
+    agg = str(tmp_path / "agg.bin")
+    result = runner.invoke(app, ["he", "aggregate", *files, "--public-key", str(public), "--out", agg, "--json"])
+    assert result.exit_code == 0, result.output
+    inspected = runner.invoke(app, ["he", "inspect", agg, "--public-key", str(public), "--json"])
+    assert inspected.exit_code == 0, inspected.output
+    header = json.loads(inspected.stdout)
+    assert header["kind"] == "EncryptedAggregate" and header["weights_total"] == 21
+    assert len(header["input_digests"]) == 3
+    verified = runner.invoke(app, ["he", "verify", agg, *files[::-1], "--public-key", str(public), "--json"])
+    assert verified.exit_code == 0 and json.loads(verified.stdout)["match"] is True
+    partial = runner.invoke(app, ["he", "verify", agg, *files[:2], "--public-key", str(public), "--json"])
+    assert partial.exit_code == 1
+    out = tmp_path / "mean.npy"
+    result = runner.invoke(app, ["he", "decrypt", agg, "--private-key", str(private), "--out", str(out),
+                                 "--workers", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    bound = json.loads(result.stdout)["quantization_bound"]
+    reference = sum(w * v for w, v in zip(weights, vectors)) / sum(weights)
+    assert np.abs(np.load(out) - reference).max() <= bound
+
+
+def test_bench_he_reports_all_schemes():
+    result = runner.invoke(app, ["bench", "he", "--params", "300", "--clients", "2", "--bits", "1024",
+                                 "--sample", "20", "--workers", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    schemes = [row["scheme"] for row in report["rows"]]
+    assert schemes == ["phe per-value", "packed Paillier", "TenSEAL CKKS"]
+    packed = report["rows"][1]
+    assert packed["max_abs_error"] <= packed["error_bound"]
+    assert packed["upload_bytes_per_client"] < report["rows"][0]["upload_bytes_per_client"]
