@@ -132,6 +132,17 @@ def block_files(repo: Path) -> list[Path]:
 
 
 @pytest.fixture
+def run_node():
+    """Run a node command line that is expected to exit on its own (a refused start)."""
+
+    def run(repo: Path, *extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run(node_command(repo, *extra), capture_output=True, text=True,
+                              timeout=30, cwd=ROOT)
+
+    return run
+
+
+@pytest.fixture
 def blocks_of():
     return block_files
 
