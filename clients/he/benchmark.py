@@ -91,7 +91,8 @@ def _per_value_phe(keys, updates, weights, reference, params_count, sample, work
         max_abs_error=error,
         error_bound=None,
         extrapolated=True,
-        notes=f"timed on {sample} values, x{scale:.0f}, encrypt/decrypt divided by {workers} workers",
+        notes=(f"timed on {sample} values, x{scale:.0f}, encrypt/decrypt divided by {workers} workers; "
+               f"bytes = one {width}-byte ciphertext per value"),
     )
 
 

@@ -1,4 +1,15 @@
-"""Analyst side: quantize, weight, pack and encrypt one model update."""
+"""Analyst side: quantize, weight, pack and encrypt one model update.
+
+Weighted FedAvg: the client multiplies its quantized levels by its weight (its
+sample count) inside the plaintext, before packing. The alternative, the
+aggregator raising each ciphertext to the public weight (``c^w mod n^2``),
+would cost ``|w|`` modular squarings per ciphertext per client at aggregation
+and again for every verifier who recomputes the aggregate, while enforcing
+nothing more: neither party can see inside a ciphertext, so in both designs a
+client is bound only to the weight it declares. The declared weight is in the
+update header (and the on-chain record), the aggregator checks it against the
+slot headroom and sums it, and the key holder divides by that total.
+"""
 
 from __future__ import annotations
 
@@ -35,12 +46,12 @@ def encrypt_plaintexts(
 
     Raises:
         KeyMismatchError: If ``pool`` belongs to another key.
-        ValueError: If a plaintext is negative or not below n.
+        InvalidParametersError: If a plaintext is negative or not below n.
     """
     n = public_key.n
     for index, m in enumerate(plaintexts):
         if not 0 <= m < n:
-            raise ValueError(f"plaintext {index} is outside [0, n); packing must keep plaintexts below n")
+            raise InvalidParametersError(f"plaintext {index} is outside [0, n); packing must keep plaintexts below n")
     precomputed = pool.take(len(plaintexts), public_key) if pool is not None else []
     head = encrypt_with(n, list(zip(plaintexts, precomputed)))
     tail = run_chunked(encrypt_fresh, (n,), plaintexts[len(precomputed):], workers)
