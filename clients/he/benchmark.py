@@ -22,6 +22,7 @@ weighted mean and are compared with plaintext FedAvg in float64.
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from dataclasses import asdict, dataclass
@@ -196,6 +197,7 @@ def run_benchmark(
         ``{"params", "clients", "workers", "sample", "rows": [SchemeFigures as dict]}``.
     """
     say = progress or (lambda _msg: None)
+    load_start = os.getloadavg()[0]
     workers = workers or default_workers()
     rng = np.random.default_rng(seed)
     updates = [rng.normal(0.0, 0.1, params_count) for _ in range(clients)]
@@ -219,5 +221,7 @@ def run_benchmark(
         "clients": clients,
         "workers": workers,
         "sample": sample,
+        # The cores are shared: a high load average means inflated timings.
+        "loadavg_1min": {"start": load_start, "end": os.getloadavg()[0]},
         "rows": [asdict(row) for row in rows],
     }

@@ -202,7 +202,9 @@ def bench(
     if json_out:
         emit_json(result)
         return
-    table = Table(title=f"{clients} clients x {params:,} values, {result['workers']} workers")
+    load = result["loadavg_1min"]
+    table = Table(title=f"{clients} clients x {params:,} values, {result['workers']} workers, "
+                        f"load {load['start']:.1f}->{load['end']:.1f}")
     for column in ("scheme", "security", "encrypt s/client", "online s/client", "upload/client",
                    "aggregate s", "decrypt s", "max |err|", "bound"):
         table.add_column(column)
