@@ -11,6 +11,7 @@ import subprocess
 
 import ipfshttpclient
 import pytest
+import requests
 
 HELLO_CID = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
 
@@ -137,3 +138,19 @@ def test_sigterm_exits_zero_and_cleans_up(node_factory):
     assert running.stop() == 0
     assert not (running.repo / "api").exists()
     assert not (running.repo / "repo.lock").exists()
+
+
+def test_corruption_past_the_verified_head_cuts_the_stream(node_factory, blocks_of):
+    # The first 16 MiB are verified before the response starts; a bad block
+    # after that must break the transfer, never end it as if complete.
+    running = node_factory()
+    chunk = 1 << 20
+    data = random.Random(6).randbytes(18 * chunk)
+    with running.client() as c:
+        cid = c.add(io.BytesIO(data), chunker=f"size-{chunk}", cid_version=1, raw_leaves=True)["Hash"]
+        leaf = data[17 * chunk:]
+        [block] = [p for p in blocks_of(running.repo) if p.stat().st_size == chunk and p.read_bytes() == leaf]
+        _flip_first_byte(block)
+        with pytest.raises((ipfshttpclient.exceptions.Error, requests.exceptions.RequestException)):
+            c.cat(cid)
+    assert any(_raw_cid(leaf) in line for line in running.stderr_lines)
