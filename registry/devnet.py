@@ -289,9 +289,13 @@ class Devnet:
             return previous
         if previous is not None:
             self._stop_processes(previous)
-        for path, what in ((self.anvil_bin, "anvil"), (str(self.ipfs_script), "IPFS node script")):
+        for path, what, remedy in (
+            (self.anvil_bin, "anvil", "run `make setup` (npm ci) or set FLEP_ANVIL_BIN"),
+            (self.node_bin, "node", "install Node.js 20 or set FLEP_NODE_BIN"),
+            (str(self.ipfs_script), "IPFS node script", "the checkout is incomplete; restore scripts/ipfs-node"),
+        ):
             if not Path(path).exists() and shutil.which(path) is None:
-                raise DevnetError(f"{what} not found at {path}; run `make setup` (npm ci) first")
+                raise DevnetError(f"{what} not found at {path}: {remedy}")
         self.home.mkdir(parents=True, exist_ok=True)
         anvil_port = _choose_port(self.settings.anvil_port, "anvil", "FLEP_ANVIL_PORT")
         ipfs_port = _choose_port(self.settings.ipfs_port, "the IPFS node", "FLEP_IPFS_PORT")
