@@ -89,3 +89,18 @@ def test_cli_put_get(devnet_env: dict[str, str], tmp_path: Path) -> None:
     )
     assert bad.returncode == 1 and "integrity check failed" in bad.stderr
     assert not (tmp_path / "c.bin").exists()
+
+
+def test_corrupted_block_on_disk_is_never_served(devnet: DevnetInfo, tmp_path: Path) -> None:
+    store = ArtifactStore(devnet.ipfs_api)
+    marker = os.urandom(64)
+    data = os.urandom(300_000) + marker + os.urandom(300_000)  # marker in the second of three chunks
+    stored = store.put_bytes(data)
+    block_files = [p for p in Path(devnet.ipfs_repo).rglob("*") if p.is_file() and marker in p.read_bytes()]
+    assert len(block_files) == 1
+    block = block_files[0]
+    block.write_bytes(block.read_bytes().replace(marker, bytes(64)))
+    out = tmp_path / "out.bin"
+    with pytest.raises((IntegrityError, StoreRequestError), match=r"corrupted|integrity check failed"):
+        store.get_to_file(stored.cid, out, expected_sha256=stored.sha256)
+    assert not out.exists()
