@@ -18,17 +18,24 @@ weighted mean and are compared with plaintext FedAvg in float64.
 * TenSEAL CKKS: N=8192, coefficient moduli [60, 40, 40, 60], scale 2^40, one
   CKKS vector per update; the aggregator applies the public weights as
   plaintext scalars.
+
+Every figure has a wall-clock time (what a user waits on this machine, whose
+cores may be shared: the load average is recorded) and a CPU time (this
+process, its threads and its finished worker processes), which contention
+inflates much less.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import time
 from dataclasses import asdict, dataclass
 from typing import Callable, Sequence
 
 import numpy as np
+
 from clients.he.decryption import decrypt_aggregate
 from clients.he.encoding import EncodingParams, SlotLayout
 from clients.he.encryption import encrypt_update
@@ -53,16 +60,34 @@ class SchemeFigures:
     decrypt_s: float
     max_abs_error: float
     error_bound: float | None
+    encrypt_cpu_s_per_client: float = 0.0
+    aggregate_cpu_s: float = 0.0
+    decrypt_cpu_s: float = 0.0
     encrypt_online_s_per_client: float | None = None
     randomness_offline_s_per_client: float | None = None
     extrapolated: bool = False
     notes: str = ""
 
 
-def _timed(func: Callable[[], object]) -> tuple[object, float]:
-    start = time.perf_counter()
+@dataclass(frozen=True)
+class Timing:
+    """Wall-clock seconds and CPU seconds (this process, its threads and its finished workers)."""
+
+    wall: float
+    cpu: float
+
+
+def _cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    # Worker processes are joined when each pool closes, so their CPU time lands here.
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _timed(func: Callable[[], object]) -> tuple[object, Timing]:
+    cpu, start = _cpu_seconds(), time.perf_counter()
     out = func()
-    return out, time.perf_counter() - start
+    return out, Timing(time.perf_counter() - start, _cpu_seconds() - cpu)
 
 
 def _per_value_phe(keys, updates, weights, reference, params_count, sample, workers, bits) -> SchemeFigures:
@@ -85,10 +110,13 @@ def _per_value_phe(keys, updates, weights, reference, params_count, sample, work
     return SchemeFigures(
         scheme="phe per-value",
         security=f"Paillier {bits}",
-        encrypt_s_per_client=t_enc * scale / workers,
+        encrypt_s_per_client=t_enc.wall * scale / workers,
         upload_bytes_per_client=params_count * width,
-        aggregate_s=t_agg * scale,
-        decrypt_s=t_dec * scale / workers,
+        aggregate_s=t_agg.wall * scale,
+        decrypt_s=t_dec.wall * scale / workers,
+        encrypt_cpu_s_per_client=t_enc.cpu * scale,
+        aggregate_cpu_s=t_agg.cpu * scale,
+        decrypt_cpu_s=t_dec.cpu * scale,
         max_abs_error=error,
         error_bound=None,
         extrapolated=True,
@@ -122,14 +150,17 @@ def _packed(keys, updates, weights, reference, params: EncodingParams, workers, 
     return SchemeFigures(
         scheme="packed Paillier",
         security=f"Paillier {bits}",
-        encrypt_s_per_client=statistics.median(cold_times),
+        encrypt_s_per_client=statistics.median(t.wall for t in cold_times),
         upload_bytes_per_client=max(len(b) for b in blobs),
-        aggregate_s=t_agg,
-        decrypt_s=t_dec,
+        aggregate_s=t_agg.wall,
+        decrypt_s=t_dec.wall,
+        encrypt_cpu_s_per_client=statistics.median(t.cpu for t in cold_times),
+        aggregate_cpu_s=t_agg.cpu,
+        decrypt_cpu_s=t_dec.cpu,
         max_abs_error=float(np.abs(mean - reference).max()),
         error_bound=params.quantization_bound,
-        encrypt_online_s_per_client=online,
-        randomness_offline_s_per_client=offline,
+        encrypt_online_s_per_client=online.wall if online else None,
+        randomness_offline_s_per_client=offline.wall if offline else None,
         notes=(f"{params.value_bits}-bit levels, {params.slot_bits}-bit slots x "
                f"{SlotLayout.for_key_bits(params, bits).slots_per_ciphertext} per ciphertext, {workers} workers; "
                f"encrypt = median cold over {len(cold_times)} clients"),
@@ -161,10 +192,13 @@ def _tenseal(updates, weights, reference) -> SchemeFigures:
     return SchemeFigures(
         scheme="TenSEAL CKKS",
         security="CKKS N=8192 (128-bit)",
-        encrypt_s_per_client=statistics.median(times),
+        encrypt_s_per_client=statistics.median(t.wall for t in times),
         upload_bytes_per_client=max(len(b) for b in blobs),
-        aggregate_s=t_agg,
-        decrypt_s=t_dec,
+        aggregate_s=t_agg.wall,
+        decrypt_s=t_dec.wall,
+        encrypt_cpu_s_per_client=statistics.median(t.cpu for t in times),
+        aggregate_cpu_s=t_agg.cpu,
+        decrypt_cpu_s=t_dec.cpu,
         max_abs_error=float(np.abs(mean - reference).max()),
         error_bound=None,
         notes="scale 2^40, moduli [60,40,40,60], weights applied by the aggregator as plaintext scalars",
@@ -216,8 +250,19 @@ def run_benchmark(
     if include_tenseal:
         say("TenSEAL CKKS")
         rows.append(_tenseal(updates, weights, reference))
+    speedups = {}
+    for key_bits in bits:
+        phe_row, packed_row = (r for r in rows if r.security == f"Paillier {key_bits}")
+        speedups[str(key_bits)] = {
+            "encrypt_wall": phe_row.encrypt_s_per_client / packed_row.encrypt_s_per_client,
+            "encrypt_cpu": phe_row.encrypt_cpu_s_per_client / packed_row.encrypt_cpu_s_per_client,
+            "encrypt_online_wall": (phe_row.encrypt_s_per_client / packed_row.encrypt_online_s_per_client
+                                    if packed_row.encrypt_online_s_per_client else None),
+            "upload": phe_row.upload_bytes_per_client / packed_row.upload_bytes_per_client,
+        }
     return {
         "params": params_count,
+        "speedup_packed_vs_per_value": speedups,
         "clients": clients,
         "workers": workers,
         "sample": sample,
