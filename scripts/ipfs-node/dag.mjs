@@ -59,6 +59,11 @@ export async function resolvePath(arg, store) {
     if (err instanceof ApiError) {
       throw err;
     }
+    const missing = /^No link "(.*)" found under (\S+)$/.exec(err.message);
+    if (missing !== null) {
+      // Kubo's wording for a path segment that does not exist.
+      throw new ApiError(`no link named "${missing[1]}" under ${missing[2]}`, { cause: err });
+    }
     throw new ApiError(`cannot resolve "${arg}": ${err.message}`, { cause: err });
   }
   if (last === null || last.remainder?.length) {

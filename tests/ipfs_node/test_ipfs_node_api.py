@@ -159,3 +159,16 @@ def test_add_without_multipart_body_is_a_client_error(node):
     response = requests.post(f"{node.url}/api/v0/add", data=b"raw", timeout=10)
     assert response.status_code == 400
     assert "multipart" in response.json()["Message"]
+
+
+def test_directory_paths(client, tmp_path):
+    (tmp_path / "d" / "sub").mkdir(parents=True)
+    (tmp_path / "d" / "sub" / "a.txt").write_bytes(b"a")
+    root = client.add(str(tmp_path / "d"), recursive=True)[-1]
+    assert root["Name"] == "d"
+    assert client.cat(f"{root['Hash']}/sub/a.txt") == b"a"
+    with pytest.raises(ipfshttpclient.exceptions.ErrorResponse, match="this dag node is a directory"):
+        client.cat(root["Hash"])
+    with pytest.raises(ipfshttpclient.exceptions.ErrorResponse,
+                       match=f'no link named "nope" under {root["Hash"]}'):
+        client.cat(f"{root['Hash']}/nope")

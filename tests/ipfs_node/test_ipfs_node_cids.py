@@ -29,6 +29,7 @@ DAG_PB = 0x70
 RAW = 0x55
 MAX_LINKS = 174
 UNIXFS_FILE = 2
+UNIXFS_DIRECTORY = 1
 
 HELLO_CID = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
 EMPTY_CID = "QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH"
@@ -86,10 +87,11 @@ def _unixfs_file(data: bytes | None, filesize: int, blocksizes: list[int]) -> by
     return out
 
 
-def _pbnode(links: list[tuple[bytes, int]], data: bytes) -> bytes:
+def _pbnode(links: list[tuple[bytes, int]], data: bytes, names: list[str] | None = None) -> bytes:
     out = b""
-    for cid_bytes, tsize in links:
-        link = _field_bytes(1, cid_bytes) + _field_bytes(2, b"") + _field_varint(3, tsize)
+    for i, (cid_bytes, tsize) in enumerate(links):
+        name = names[i].encode() if names else b""
+        link = _field_bytes(1, cid_bytes) + _field_bytes(2, name) + _field_varint(3, tsize)
         out += _field_bytes(2, link)
     return out + _field_bytes(1, data)
 
@@ -130,6 +132,21 @@ def kubo_add_reference(data: bytes, chunk_size: int = 262144, cid_version: int =
                                  len(block) + sum(c.tsize for c in children)))
         level = parents
     return level[0].cid, level[0].tsize
+
+
+def kubo_directory_reference(entries: dict[str, tuple[str, int]]) -> tuple[str, int]:
+    """CID and Size of a flat CIDv0 UnixFS directory; entries: name -> (CIDv0, Tsize)."""
+    names = sorted(entries)
+    links = [(_b58decode(entries[n][0]), entries[n][1]) for n in names]
+    block = _pbnode(links, _field_varint(1, UNIXFS_DIRECTORY), names)
+    return _cid(block, DAG_PB, 0)[0], len(block) + sum(t for _, t in links)
+
+
+def _b58decode(text: str) -> bytes:
+    n = 0
+    for char in text:
+        n = n * 58 + _B58.index(char)
+    return n.to_bytes((n.bit_length() + 7) // 8, "big")
 
 
 def _data(size: int, seed: int) -> bytes:
@@ -178,6 +195,16 @@ def test_three_level_tree_only_hash(client):
     answer = client.add(io.BytesIO(data), chunker="size-16", only_hash=True, cid_version=1,
                         raw_leaves=True)
     assert answer["Hash"] == kubo_add_reference(data, 16, 1)[0]
+
+
+def test_wrap_with_directory(client, tmp_path):
+    path = tmp_path / "hello.txt"
+    path.write_bytes(b"hello world\n")
+    file_entry, dir_entry = client.add(str(path), wrap_with_directory=True)
+    assert file_entry["Hash"] == HELLO_CID
+    cid, size = kubo_directory_reference({"hello.txt": (HELLO_CID, 20)})
+    assert dir_entry == {"Name": "", "Hash": cid, "Size": str(size)}
+    assert client.cat(f"/ipfs/{cid}/hello.txt") == b"hello world\n"
 
 
 def test_cid_version_1_defaults_to_raw_leaves_like_kubo(node):

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import random
 import socket
 import subprocess
+import threading
+import time
 
 import ipfshttpclient
 import pytest
@@ -154,3 +157,28 @@ def test_corruption_past_the_verified_head_cuts_the_stream(node_factory, blocks_
         with pytest.raises((ipfshttpclient.exceptions.Error, requests.exceptions.RequestException)):
             c.cat(cid)
     assert any(_raw_cid(leaf) in line for line in running.stderr_lines)
+
+
+def test_sigterm_aborts_a_stalled_upload_and_still_exits_zero(node_factory):
+    running = node_factory()
+    sent_first_part = threading.Event()
+
+    def body():
+        yield b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\n"
+        yield b"x" * 65536
+        sent_first_part.set()
+        time.sleep(30)  # a client that stalls mid-upload
+        yield b"\r\n--b--\r\n"
+
+    def upload():
+        with contextlib.suppress(requests.exceptions.RequestException):  # the node cuts it
+            requests.post(f"{running.url}/api/v0/add", data=body(), timeout=60,
+                          headers={"Content-Type": "multipart/form-data; boundary=b"})
+
+    thread = threading.Thread(target=upload, daemon=True)
+    thread.start()
+    assert sent_first_part.wait(10)
+    time.sleep(0.3)
+    assert running.stop(timeout=20) == 0
+    assert not (running.repo / "api").exists()
+    assert "SIGTERM received" in "".join(running.stderr_lines)
