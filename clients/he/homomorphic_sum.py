@@ -34,10 +34,15 @@ from clients.he.serialization import EncryptedAggregate, EncryptedUpdate, digest
 def check_compatible(updates: Sequence[EncryptedUpdate], public_key: paillier.PaillierPublicKey) -> None:
     """Refuse a set of updates that cannot be summed correctly.
 
+    Ciphertext ranges are checked when updates are parsed
+    (:meth:`EncryptedUpdate.from_bytes`); in-memory updates are trusted to come
+    from :func:`~clients.he.encryption.encrypt_update` or that parser.
+
     Raises:
         InvalidParametersError: If ``updates`` is empty.
         KeyMismatchError: An update made under another key.
-        LayoutMismatchError: Slot layout, scale, clip bound or length differs from the first update's.
+        LayoutMismatchError: Slot layout, scale, clip bound or length differs from the first
+            update's, or the ciphertext count does not match the length.
         WeightOutOfRangeError: A weight outside ``1 .. max_weight``.
         HeadroomExceededError: More updates than ``max_clients``.
         DuplicateUpdateError: The same client id twice.
@@ -56,6 +61,9 @@ def check_compatible(updates: Sequence[EncryptedUpdate], public_key: paillier.Pa
         mismatch = first.layout.differences(update.layout)
         if update.num_values != first.num_values:
             mismatch.append(f"num_values {first.num_values} != {update.num_values}")
+        if len(update.ciphertexts) != update.layout.num_ciphertexts(update.num_values):
+            mismatch.append(f"{len(update.ciphertexts)} ciphertexts for {update.num_values} values, "
+                            f"the layout needs {update.layout.num_ciphertexts(update.num_values)}")
         if mismatch:
             raise LayoutMismatchError(
                 f"update of client {update.client_id!r} does not match that of {first.client_id!r}: "

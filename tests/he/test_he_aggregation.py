@@ -161,3 +161,11 @@ def test_duplicate_update_is_refused(keys, params):
     (update,) = _encrypt_all(keys, params, [np.zeros(3)], [1])
     with pytest.raises(DuplicateUpdateError, match="client-0"):
         aggregate_updates([update, update], keys.public_key)
+
+
+def test_update_with_missing_ciphertexts_is_refused(keys, params):
+    a = encrypt_update(keys.public_key, np.zeros(100), 1, params, "a", workers=1)
+    b = encrypt_update(keys.public_key, np.zeros(100), 1, params, "b", workers=1)
+    short = dataclasses.replace(b, ciphertexts=b.ciphertexts[:-1])
+    with pytest.raises(LayoutMismatchError, match="ciphertexts for 100 values"):
+        aggregate_updates([a, short], keys.public_key)
