@@ -79,13 +79,45 @@ function parseCommandLine() {
 async function main() {
   const args = parseCommandLine();
   const repo = new Repo(args.repo);
+  /** @type {import('node:http').Server|null} */
+  let server = null;
+  /** @type {VerifiedBlockstore|null} */
+  let store = null;
+  /** @type {PinStore|null} */
+  let pins = null;
+  let stopping = false;
+  // Handlers go in before anything else: a SIGTERM that arrives while the
+  // node is still starting must clean up too, not kill it with the lock held.
+  const shutdown = async (signal) => {
+    if (stopping) {
+      // A second signal: stop waiting for running requests.
+      server?.closeAllConnections();
+      return;
+    }
+    stopping = true;
+    process.stderr.write(`ipfs-node: ${signal} received, shutting down\n`);
+    if (server?.listening) {
+      const closed = new Promise((resolve) => server.close(resolve));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+      await closed;
+      clearTimeout(timer);
+    }
+    await pins?.queue;
+    await store?.close();
+    await repo.release();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
   try {
     await repo.open();
   } catch (err) {
     die(err instanceof RepoError ? err.message : `cannot open repo ${args.repo}: ${err.message}`);
   }
-  const store = new VerifiedBlockstore(repo.blocksDir);
-  const pins = new PinStore(repo.dir, store);
+  store = new VerifiedBlockstore(repo.blocksDir);
+  pins = new PinStore(repo.dir, store);
   try {
     await store.open();
     await pins.load();
@@ -93,8 +125,11 @@ async function main() {
     await repo.release();
     die(err.message);
   }
+  if (stopping) {
+    return;
+  }
 
-  const server = createApiServer({ repo, store, pins });
+  server = createApiServer({ repo, store, pins });
   try {
     await new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -110,32 +145,13 @@ async function main() {
     }
     die(`cannot listen on ${args.host.address}:${args.port}: ${err.message}`);
   }
+  if (stopping) {
+    return;
+  }
   const multiaddr = args.host.multiaddr(server.address().port);
   await repo.writeApiFile(multiaddr);
   process.stderr.write(`ipfs-node: repo ${repo.dir}, peer ID ${repo.identity.peerId}, offline (no libp2p)\n`);
   process.stdout.write(`RPC API server listening on ${multiaddr}\n`);
-
-  let stopping = false;
-  const shutdown = async (signal) => {
-    if (stopping) {
-      // A second signal: stop waiting for running requests.
-      server.closeAllConnections();
-      return;
-    }
-    stopping = true;
-    process.stderr.write(`ipfs-node: ${signal} received, shutting down\n`);
-    const closed = new Promise((resolve) => server.close(resolve));
-    server.closeIdleConnections();
-    const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
-    await closed;
-    clearTimeout(timer);
-    await pins.queue;
-    await store.close();
-    await repo.release();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
 await main();

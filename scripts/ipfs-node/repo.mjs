@@ -186,8 +186,9 @@ export class Repo {
   async writeApiFile(multiaddr) {
     const tmp = `${this.apiFile}.tmp-${process.pid}`;
     await fs.writeFile(tmp, multiaddr);
-    await fs.rename(tmp, this.apiFile);
+    // Set first: a shutdown racing with the rename must still remove the file.
     this.apiAddress = multiaddr;
+    await fs.rename(tmp, this.apiFile);
   }
 
   /** Remove the api file (if it is still ours) and the lock. */
