@@ -28,7 +28,7 @@ const MAX_CHUNK_SIZE = 1_048_576;
 const MAX_LINKS_PER_NODE = 174;
 
 /** Short names Kubo accepts for add's options. */
-export const ADD_ALIASES = { q: 'quiet', Q: 'quieter', n: 'only-hash', w: 'wrap-with-directory', s: 'chunker', t: 'trickle', r: 'recursive' };
+export const ADD_ALIASES = { q: 'quiet', Q: 'quieter', n: 'only-hash', w: 'wrap-with-directory', s: 'chunker', t: 'trickle' };
 
 /**
  * Parse `chunker`, as boxo's chunker.FromString does for the fixed-size splitter.

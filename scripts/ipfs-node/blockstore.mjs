@@ -21,6 +21,8 @@ export class VerifiedBlockstore {
   /** @param {string} directory folder holding the block files */
   constructor(directory) {
     this.fs = new FsBlockstore(directory);
+    /** @type {Map<string, Promise<unknown>>} puts in flight, by multihash file name */
+    this.writing = new Map();
   }
 
   /** Create the folder if needed. */
@@ -45,12 +47,31 @@ export class VerifiedBlockstore {
 
   /**
    * Store a block. The importer computed the CID from these bytes itself.
+   *
+   * Two puts of the same block at once (a file with repeated chunks) share
+   * one write: blockstore-fs writes through one temp-file name per block, so
+   * concurrent writers could otherwise rename a half-written file into place.
+   * A block already on disk is rewritten (atomically), which is how adding
+   * the content again repairs a corrupted block.
    * @param {import('multiformats/cid').CID} cid
    * @param {Uint8Array} bytes
    * @param {{signal?: AbortSignal}} [options]
    */
   async put(cid, bytes, options) {
-    return this.fs.put(cid, bytes, options);
+    const file = this.blockPath(cid);
+    const pending = this.writing.get(file);
+    if (pending !== undefined) {
+      await pending;
+      return cid;
+    }
+    const write = this.fs.put(cid, bytes, options);
+    this.writing.set(file, write);
+    try {
+      await write;
+    } finally {
+      this.writing.delete(file);
+    }
+    return cid;
   }
 
   /**

@@ -48,7 +48,7 @@ export class CorruptBlockError extends ApiError {
   constructor(cid, path) {
     super(
       `block ${cid} is corrupted on disk: its content does not hash to its CID ` +
-        `(file ${path}); remove the file and add the content again`,
+        `(file ${path}); add the original content again to repair it`,
     );
     this.name = 'CorruptBlockError';
     this.cid = cid;

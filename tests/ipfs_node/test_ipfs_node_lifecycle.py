@@ -13,6 +13,7 @@ import threading
 import time
 
 import ipfshttpclient
+import psutil
 import pytest
 import requests
 
@@ -60,6 +61,9 @@ def test_corrupted_single_block_is_reported_not_served(node_factory, blocks_of):
         _flip_first_byte(block)
         with pytest.raises(ipfshttpclient.exceptions.ErrorResponse, match=f"{HELLO_CID} is corrupted"):
             c.cat(HELLO_CID)
+        # Adding the original content again repairs the block.
+        assert c.add_bytes(b"hello world\n") == HELLO_CID
+        assert c.cat(HELLO_CID) == b"hello world\n"
 
 
 def test_corrupted_leaf_in_the_middle_of_a_file(node_factory, blocks_of):
@@ -182,3 +186,25 @@ def test_sigterm_aborts_a_stalled_upload_and_still_exits_zero(node_factory):
     assert running.stop(timeout=20) == 0
     assert not (running.repo / "api").exists()
     assert "SIGTERM received" in "".join(running.stderr_lines)
+
+
+def test_repeated_chunks_are_stored_once_and_read_back(node_factory, blocks_of):
+    running = node_factory()
+    data = bytes(64 * 1024) * 40  # 40 identical 64 KiB chunks, written concurrently
+    with running.client() as c:
+        cid = c.add(io.BytesIO(data), chunker="size-65536", cid_version=1, raw_leaves=True)["Hash"]
+        assert c.cat(cid) == data
+    assert len(blocks_of(running.repo)) == 2  # one leaf, one root
+
+
+def test_node_only_listens_on_loopback_and_never_dials_out(node_factory):
+    running = node_factory()
+    with running.client() as c:
+        c.add_bytes(b"hello world\n")
+        c.cat(HELLO_CID)
+        c.id()
+    connections = psutil.Process(running.proc.pid).net_connections(kind="inet")
+    listening = [conn for conn in connections if conn.status == psutil.CONN_LISTEN]
+    assert [(conn.laddr.ip, conn.laddr.port) for conn in listening] == [("127.0.0.1", running.port)]
+    # Every other socket is the server side of a client connection to the API port.
+    assert all(conn.laddr.port == running.port for conn in connections)
