@@ -205,7 +205,7 @@ def bench(
     load = result["loadavg_1min"]
     table = Table(title=f"{clients} clients x {params:,} values, {result['workers']} workers, "
                         f"load {load['start']:.1f}->{load['end']:.1f}")
-    for column in ("scheme", "security", "encrypt s/client", "online s/client", "upload/client",
+    for column in ("scheme", "security", "encrypt s/client", "(CPU s)", "online s/client", "upload/client",
                    "aggregate s", "decrypt s", "max |err|", "bound"):
         table.add_column(column)
     for row in result["rows"]:
@@ -213,10 +213,16 @@ def bench(
         online = row["encrypt_online_s_per_client"]
         table.add_row(
             row["scheme"], row["security"], f"{row['encrypt_s_per_client']:.2f}{star}",
+            f"{row['encrypt_cpu_s_per_client']:.2f}{star}",
             "" if online is None else f"{online:.3f}", f"{row['upload_bytes_per_client'] / 1e6:.3f} MB",
             f"{row['aggregate_s']:.3f}{star}", f"{row['decrypt_s']:.2f}{star}", f"{row['max_abs_error']:.2e}",
             "" if row["error_bound"] is None else f"{row['error_bound']:.2e}",
         )
     console.print(table)
+    for key_bits, ratio in result["speedup_packed_vs_per_value"].items():
+        online = ratio["encrypt_online_wall"]
+        console.print(f"{key_bits} bits, packed vs per-value: encrypt x{ratio['encrypt_wall']:.0f} wall, "
+                      f"x{ratio['encrypt_cpu']:.0f} CPU" + ("" if online is None else f", x{online:.0f} online")
+                      + f"; upload x{ratio['upload']:.0f} smaller")
     console.print("* extrapolated from the per-value sample; notes: "
                   + " | ".join(f"{r['scheme']} {r['security']}: {r['notes']}" for r in result["rows"]))
