@@ -208,3 +208,13 @@ def test_node_only_listens_on_loopback_and_never_dials_out(node_factory):
     assert [(conn.laddr.ip, conn.laddr.port) for conn in listening] == [("127.0.0.1", running.port)]
     # Every other socket is the server side of a client connection to the API port.
     assert all(conn.laddr.port == running.port for conn in connections)
+
+
+def test_unreadable_pin_file_stops_start_up_with_a_clear_message(run_node, tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "pins.json").write_text("{not json")
+    result = run_node(repo, "--port", "0")
+    assert result.returncode == 1
+    assert f"pin file {repo / 'pins.json'} is unreadable" in result.stderr
+    assert not (repo / "repo.lock").exists()
