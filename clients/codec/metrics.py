@@ -53,6 +53,7 @@ def wu_test(npcr: float, uaci: float, n: int) -> dict[str, dict[str, object]]:
             "uaci_interval": [lo, hi],
             "npcr_pass": npcr >= n_star,
             "uaci_pass": lo <= uaci <= hi,
+            "pass": npcr >= n_star and lo <= uaci <= hi,
         }
     return out
 

@@ -133,39 +133,56 @@ def _fmt(v: float, digits: int = 4) -> str:
 
 def _wu_cell(row: dict) -> str:
     marks = []
-    for alpha, res in row["wu_test"].items():
-        ok = res["npcr_pass"] and res["uaci_pass"]
-        marks.append(f"{alpha}:{'[green]pass[/green]' if ok else '[red]FAIL[/red]'}")
-    return " ".join(marks)
+    for res in row["wu_test"].values():
+        ok = res["pass"]
+        marks.append("[green]pass[/green]" if ok else "[red]FAIL[/red]")
+    return "/".join(marks)
+
+
+def _stat_rows(block: dict, cells) -> list[list[str]]:  # noqa: ANN001 - cells maps a row-like getter to cells
+    rows = [[r["name"], *cells(lambda k, r=r: _dig(r, k))] for r in block["images"]]
+    for stat in ("mean", "std"):
+        rows.append([stat, *cells(lambda k, stat=stat: block["summary"][k][stat])])
+    return rows
+
+
+def _dig(row: dict, dotted: str) -> float:
+    for part in dotted.split("."):
+        row = row[part]
+    return row  # type: ignore[return-value]
 
 
 def _print_report(result: dict) -> None:
     for mode, block in result["modes"].items():
-        table = Table(title=f"codec quality report, {mode} mode (key {result['key_fingerprint'][:16]}...)")
-        for col in ("image", "NPCR %", "UACI %", "Wu test (alpha)", "entropy", "EQ", "chi2 (pass)",
-                    "corr H/V/D plain", "corr H/V/D cipher", "wrong-key PSNR", "PSNR", "SSIM", "enc ms", "dec ms"):
-            table.add_column(col)
+        title = f"{mode} mode, key {result['key_fingerprint'][:16]}"
+        t1 = Table(title=f"Differential attack and statistics ({title})")
+        for col in ("image", "NPCR %", "UACI %", "Wu .05/.01/.001", "entropy", "chi2", "EQ"):
+            t1.add_column(col)
         for r in block["images"]:
-            cp, cc = r["correlation_plain"], r["correlation_cipher"]
-            table.add_row(
-                r["name"], _fmt(r["npcr"]), _fmt(r["uaci"]), _wu_cell(r), _fmt(r["entropy_cipher"]),
-                _fmt(r["encryption_quality"], 1),
-                f"{r['chi2_cipher']['chi2']:.1f} ({'yes' if r['chi2_cipher']['pass'] else 'no'})",
-                "/".join(f"{cp[k]:.3f}" for k in "HVD"), "/".join(f"{cc[k]:.4f}" for k in "HVD"),
-                _fmt(r["key_sensitivity"]["decrypt_psnr"], 2), _fmt(r["decrypt_psnr"], 2), _fmt(r["decrypt_ssim"]),
-                f"{r['encrypt_ms']:.1f}", f"{r['decrypt_ms']:.1f}",
-            )
+            t1.add_row(r["name"], _fmt(r["npcr"]), _fmt(r["uaci"]), _wu_cell(r), _fmt(r["entropy_cipher"]),
+                       f"{r['chi2_cipher']['chi2']:.1f} {'ok' if r['chi2_cipher']['pass'] else 'FAIL'}",
+                       _fmt(r["encryption_quality"], 1))
         s = block["summary"]
+        rates = "/".join(
+            f"{s[f'wu_test.{a}.pass']['mean']:.0%}" for a in ("0.05", "0.01", "0.001")
+        )
         for stat in ("mean", "std"):
-            table.add_row(
-                f"[bold]{stat}[/bold]", _fmt(s["npcr"][stat]), _fmt(s["uaci"][stat]), "", _fmt(s["entropy_cipher"][stat]),
-                _fmt(s["encryption_quality"][stat], 1), f"{s['chi2_cipher.chi2'][stat]:.1f}",
-                "/".join(f"{s['correlation_plain.' + k][stat]:.3f}" for k in "HVD"),
-                "/".join(f"{s['correlation_cipher.' + k][stat]:.4f}" for k in "HVD"),
-                _fmt(s["key_sensitivity.decrypt_psnr"][stat], 2), _fmt(s["decrypt_psnr"][stat], 2),
-                _fmt(s["decrypt_ssim"][stat]), f"{s['encrypt_ms'][stat]:.1f}", f"{s['decrypt_ms'][stat]:.1f}",
-            )
-        console.print(table)
+            t1.add_row(stat, _fmt(s["npcr"][stat]), _fmt(s["uaci"][stat]), rates if stat == "mean" else "",
+                       _fmt(s["entropy_cipher"][stat]),
+                       f"{s['chi2_cipher.chi2'][stat]:.1f}", _fmt(s["encryption_quality"][stat], 1))
+        console.print(t1)
+        t2 = Table(title=f"Correlation, key sensitivity, fidelity, time ({title})")
+        for col in ("image", "corr H/V/D plain", "corr H/V/D cipher", "wrong-key PSNR", "PSNR", "SSIM", "enc/dec ms"):
+            t2.add_column(col)
+        cells = lambda get: [  # noqa: E731 - one table layout for per-image and summary rows
+            "/".join(f"{get('correlation_plain.' + k):.3f}" for k in "HVD"),
+            "/".join(f"{get('correlation_cipher.' + k):.4f}" for k in "HVD"),
+            _fmt(get("key_sensitivity.decrypt_psnr"), 2), _fmt(get("decrypt_psnr"), 2), _fmt(get("decrypt_ssim")),
+            f"{get('encrypt_ms'):.1f}/{get('decrypt_ms'):.1f}",
+        ]
+        for row in _stat_rows(block, cells):
+            t2.add_row(*row)
+        console.print(t2)
         if mode == "paper":
             for r in block["images"]:
                 console.print(
