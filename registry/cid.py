@@ -104,17 +104,31 @@ def _dag_pb(links: list[_Node], data: bytes) -> bytes:
 
 
 def _cid_bytes(block: bytes, codec: int, version: int) -> bytes:
-    multihash = bytes([_SHA2_256, 32]) + hashlib.sha256(block).digest()
+    return _wrap_digest(hashlib.sha256(block).digest(), codec, version)
+
+
+def _wrap_digest(digest: bytes, codec: int, version: int) -> bytes:
+    multihash = bytes([_SHA2_256, 32]) + digest
     if version == 0:
         return multihash
     return _varint(1) + _varint(codec) + multihash
 
 
-def _leaf(chunk: bytes, options: CidOptions) -> _Node:
+def _leaf(chunk: bytes | memoryview, options: CidOptions) -> _Node:
+    size = len(chunk)
     if options.use_raw_leaves:
-        return _Node(_cid_bytes(chunk, _CODEC_RAW, 1), len(chunk), len(chunk))
-    block = _dag_pb([], _unixfs_file(chunk, len(chunk)))
-    return _Node(_cid_bytes(block, _CODEC_DAG_PB, options.cid_version), len(block), len(chunk))
+        digest = hashlib.sha256(chunk).digest()
+        return _Node(_wrap_digest(digest, _CODEC_RAW, 1), size, size)
+    # The dag-pb leaf is header + chunk + trailer; hash it without building the block.
+    unixfs_head = _uint_field(1, _UNIXFS_FILE) + (_field(2, 2) + _varint(size) if size else b"")
+    unixfs_tail = _uint_field(3, size)
+    unixfs_len = len(unixfs_head) + size + len(unixfs_tail)
+    block_head = _field(1, 2) + _varint(unixfs_len) + unixfs_head
+    hasher = hashlib.sha256(block_head)
+    hasher.update(chunk)
+    hasher.update(unixfs_tail)
+    block_len = len(block_head) + size + len(unixfs_tail)
+    return _Node(_wrap_digest(hasher.digest(), _CODEC_DAG_PB, options.cid_version), block_len, size)
 
 
 def _parent(children: list[_Node], options: CidOptions) -> _Node:
@@ -160,11 +174,20 @@ class CidBuilder:
     def update(self, data: bytes) -> None:
         """Feed the next bytes of the file."""
         self._size += len(data)
-        self._pending += data
         step = self._options.chunk_size
-        while len(self._pending) >= step:
-            self._leaves.append(_leaf(bytes(self._pending[:step]), self._options))
-            del self._pending[:step]
+        view = memoryview(data)
+        if self._pending:
+            take = min(step - len(self._pending), len(view))
+            self._pending += view[:take]
+            view = view[take:]
+            if len(self._pending) < step:
+                return
+            self._leaves.append(_leaf(bytes(self._pending), self._options))
+            self._pending = bytearray()
+        whole = len(view) - len(view) % step
+        for start in range(0, whole, step):
+            self._leaves.append(_leaf(view[start : start + step], self._options))
+        self._pending += view[whole:]
 
     def cid(self) -> str:
         """The CID of everything fed so far (the builder stays usable)."""

@@ -13,9 +13,10 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, BinaryIO, Iterator
 
 import ipfshttpclient
+import requests
 import ipfshttpclient.exceptions as ipfs_errors
 
 from registry.cid import CidBuilder, CidOptions, iter_chunks
@@ -110,7 +111,7 @@ class ArtifactStore:
         self.url = to_http_url(api)
         self.options = options or CidOptions()
         self._timeout = timeout
-        self._client = ipfshttpclient.Client(self.api, timeout=timeout)
+        self._client = ipfshttpclient.Client(self.api, timeout=timeout, chunk_size=_READ_PIECE)
 
     def _add_opts(self, pin: bool) -> dict[str, str]:
         # Every layout option is sent explicitly, so the node's defaults never matter.
@@ -171,23 +172,34 @@ class ArtifactStore:
         if not path.is_file():
             raise FileNotFoundError(f"{path} is not a file; give the path of the artifact to store")
         digest = _Digest(self.options)
-        with path.open("rb") as handle:
+
+        def pieces(handle: BinaryIO) -> Iterator[bytes]:
+            # One pass: the digest is computed while the bytes stream to the node.
             for piece in iter_chunks(handle, _READ_PIECE):
                 digest.update(piece)
+                yield piece
+
         with path.open("rb") as handle:
             # add_bytes streams a generator as the multipart body.
-            cid = self._call(
-                "add", None, self._client.add_bytes, iter_chunks(handle, _READ_PIECE), opts=self._add_opts(pin)
-            )
+            cid = self._call("add", None, self._client.add_bytes, pieces(handle), opts=self._add_opts(pin))
         return self._check_added(cid, digest.result())
 
     def _stream(self, cid: str) -> Iterator[bytes]:
         stream = self._call("cat", cid, self._client.cat, cid, stream=True)
+        received = 0
         try:
             while True:
-                piece = self._call("cat", cid, next, stream, None)
+                try:
+                    piece = self._call("cat", cid, next, stream, None)
+                except requests.RequestException as exc:
+                    # A node that finds a bad block mid-transfer cuts the connection.
+                    raise StoreRequestError(
+                        f"IPFS node at {self.url} aborted the transfer of {cid} after {received} bytes "
+                        f"({exc.__class__.__name__}): a corrupted block or a node failure; nothing was used"
+                    ) from exc
                 if piece is None:
                     return
+                received += len(piece)
                 yield piece
         finally:
             stream.close()

@@ -91,16 +91,17 @@ def test_cli_put_get(devnet_env: dict[str, str], tmp_path: Path) -> None:
     assert not (tmp_path / "c.bin").exists()
 
 
-def test_corrupted_block_on_disk_is_never_served(devnet: DevnetInfo, tmp_path: Path) -> None:
+@pytest.mark.parametrize("offset", [300_000, 17_000_000])  # before / after the node's 16 MiB pre-check
+def test_corrupted_block_on_disk_is_never_served(devnet: DevnetInfo, tmp_path: Path, offset: int) -> None:
     store = ArtifactStore(devnet.ipfs_api)
     marker = os.urandom(64)
-    data = os.urandom(300_000) + marker + os.urandom(300_000)  # marker in the second of three chunks
+    data = os.urandom(offset) + marker + os.urandom(300_000)
     stored = store.put_bytes(data)
     block_files = [p for p in Path(devnet.ipfs_repo).rglob("*") if p.is_file() and marker in p.read_bytes()]
     assert len(block_files) == 1
     block = block_files[0]
     block.write_bytes(block.read_bytes().replace(marker, bytes(64)))
     out = tmp_path / "out.bin"
-    with pytest.raises((IntegrityError, StoreRequestError), match=r"corrupted|integrity check failed"):
+    with pytest.raises((IntegrityError, StoreRequestError), match=r"corrupted|integrity check failed|aborted the transfer"):
         store.get_to_file(stored.cid, out, expected_sha256=stored.sha256)
     assert not out.exists()
