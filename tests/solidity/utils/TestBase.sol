@@ -20,6 +20,7 @@ interface Vm {
         external;
     function addr(uint256 privateKey) external pure returns (address);
     function assume(bool condition) external pure;
+    function cool(address target) external;
 }
 
 /// @dev Minimal assertion helpers and `bound`, after forge-std's Test.
@@ -27,6 +28,9 @@ abstract contract TestBase {
     Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
 
     error AssertionFailed(string message);
+
+    /// @dev ds-test's logging event; `forge test -vv` prints it.
+    event log_named_uint(string key, uint256 val);
 
     function assertTrue(bool condition, string memory message) internal pure {
         if (!condition) revert AssertionFailed(message);
