@@ -126,9 +126,9 @@ class FLClient:
         if len(self._engine.accountant) == 0:
             return 0.0
         with warnings.catch_warnings():
-            # RDP warns when the best order is the largest one tried: the bound is then
-            # conservative (ε over-reported), which is safe for a ledger.
-            warnings.filterwarnings("ignore", message="Optimal order is the largest alpha")
+            # RDP warns when the best order is at the edge of the orders tried: the bound
+            # is then conservative (ε over-reported), which is safe for a ledger.
+            warnings.filterwarnings("ignore", message="Optimal order is the (largest|smallest) alpha")
             return float(self._engine.get_epsilon(self.dp.delta))
 
     def fit(self, global_params: np.ndarray, epochs: int | None = None) -> FitResult:

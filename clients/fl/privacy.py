@@ -86,8 +86,8 @@ def noise_for_epsilon(
     DPConfig(noise_multiplier=0.0, delta=delta, accountant=accountant).validate()
     try:
         with warnings.catch_warnings():
-            # A conservative RDP bound (best order = largest alpha) only makes σ larger: safe.
-            warnings.filterwarnings("ignore", message="Optimal order is the largest alpha")
+            # A conservative RDP bound (best order at the edge of the range) only makes σ larger: safe.
+            warnings.filterwarnings("ignore", message="Optimal order is the (largest|smallest) alpha")
             return float(
                 get_noise_multiplier(
                     target_epsilon=target_epsilon,

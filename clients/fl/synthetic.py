@@ -22,7 +22,7 @@ def make_iiot_data(
     num_features: int = 20,
     num_attack_types: int = 5,
     clusters_per_class: int = 2,
-    separation: float = 1.6,
+    separation: float = 1.0,
     normal_fraction: float = 0.4,
     seed: int = 0,
 ) -> LabelledData:
