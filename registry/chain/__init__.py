@@ -1,0 +1,72 @@
+"""Chain bindings of the FLEP registry: compile, deploy and drive ``ModelRegistry`` from Python.
+
+Public surface: :func:`connect` (refuses the wrong chain), :class:`ModelRegistry` (one method per
+action, typed views and event queries), the Solidity types and event records, and the exceptions
+(one :class:`RegistryRevert` subclass per custom error of the contract).
+"""
+
+from registry.chain import events
+from registry.chain.compiler import CompiledContract, compile_contracts, compile_registry
+from registry.chain.connection import connect
+from registry.chain.errors import (
+    ChainConnectionError,
+    ChainError,
+    CompilationError,
+    ErrorDecoder,
+    RegistryNotDeployedError,
+    RegistryRevert,
+    TransactionFailedError,
+    WrongChainError,
+    error_classes,
+)
+from registry.chain.registry import Deployment, ModelRegistry, ZERO_ADDRESS
+from registry.chain.types import (
+    ArtifactInput,
+    ArtifactKind,
+    CodecKeyPolicy,
+    DpParameters,
+    Federation,
+    KeyGrant,
+    KeyKind,
+    ModelVersion,
+    Role,
+    Round,
+    RoundStatus,
+    artifact_digest,
+    role_by_name,
+    role_name,
+)
+
+__all__ = [
+    "ArtifactInput",
+    "ArtifactKind",
+    "ChainConnectionError",
+    "ChainError",
+    "CodecKeyPolicy",
+    "CompilationError",
+    "CompiledContract",
+    "Deployment",
+    "DpParameters",
+    "ErrorDecoder",
+    "Federation",
+    "KeyGrant",
+    "KeyKind",
+    "ModelRegistry",
+    "ModelVersion",
+    "RegistryNotDeployedError",
+    "RegistryRevert",
+    "Role",
+    "Round",
+    "RoundStatus",
+    "TransactionFailedError",
+    "WrongChainError",
+    "ZERO_ADDRESS",
+    "artifact_digest",
+    "compile_contracts",
+    "compile_registry",
+    "connect",
+    "error_classes",
+    "events",
+    "role_by_name",
+    "role_name",
+]

@@ -1,0 +1,233 @@
+"""Typed records of the registry's events, built from web3 logs.
+
+Every record carries the event's arguments (snake_case, enums as :class:`~enum.IntEnum`, addresses
+checksummed) plus where it happened: ``block_number``, ``transaction_hash`` and ``log_index``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, Mapping
+
+from eth_utils import to_checksum_address
+
+from registry.chain.types import (
+    ArtifactKind,
+    CodecKeyPolicy,
+    DpParameters,
+    KeyKind,
+    artifact_digest,
+)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """Base of all event records: where the event was emitted."""
+
+    event_name: ClassVar[str] = ""
+    block_number: int
+    transaction_hash: str
+    log_index: int
+
+    @classmethod
+    def from_log(cls, log: Mapping[str, Any]) -> EventRecord:
+        """Build the record from a decoded web3 log (``get_logs`` / ``process_receipt`` entry)."""
+        args = {_snake(k): v for k, v in log["args"].items()}
+        values: dict[str, Any] = {
+            "block_number": log["blockNumber"],
+            "transaction_hash": "0x" + bytes(log["transactionHash"]).hex(),
+            "log_index": log["logIndex"],
+        }
+        for f in fields(cls):
+            if f.name in values:
+                continue
+            values[f.name] = _convert(f.type, args[f.name])
+        return cls(**values)
+
+    @classmethod
+    def argument_filters(cls, **filters: Any) -> dict[str, Any]:
+        """web3 ``argument_filters`` (camelCase) for the given snake_case filters, dropping ``None``."""
+        return {_camel(k): (int(v) if isinstance(v, int) else v) for k, v in filters.items() if v is not None}
+
+
+def _convert(type_name: Any, value: Any) -> Any:
+    name = type_name if isinstance(type_name, str) else getattr(type_name, "__name__", "")
+    if name == "ArtifactKind":
+        return ArtifactKind(value)
+    if name == "KeyKind":
+        return KeyKind(value)
+    if name == "CodecKeyPolicy":
+        return CodecKeyPolicy(value)
+    if name == "DpParameters":
+        return DpParameters.from_abi(value)
+    if name == "tuple[int, ...]":
+        return tuple(int(v) for v in value)
+    if name == "bytes":
+        return bytes(value)
+    if name == "str" and isinstance(value, str) and value.startswith("0x") and len(value) == 42:
+        return to_checksum_address(value)
+    return value
+
+
+@dataclass(frozen=True)
+class FederationCreated(EventRecord):
+    event_name: ClassVar[str] = "FederationCreated"
+    federation_id: int
+    admin: str
+    creator: str
+    min_participants: int
+    codec_key_policy: CodecKeyPolicy
+
+
+@dataclass(frozen=True)
+class FederationRoleGranted(EventRecord):
+    event_name: ClassVar[str] = "FederationRoleGranted"
+    federation_id: int
+    role: bytes
+    account: str
+    sender: str
+
+
+@dataclass(frozen=True)
+class FederationRoleRevoked(EventRecord):
+    event_name: ClassVar[str] = "FederationRoleRevoked"
+    federation_id: int
+    role: bytes
+    account: str
+    sender: str
+
+
+@dataclass(frozen=True)
+class ArtifactRegistered(EventRecord):
+    event_name: ClassVar[str] = "ArtifactRegistered"
+    artifact_id: int
+    federation_id: int
+    round: int
+    kind: ArtifactKind
+    submitter: str
+    cid: str
+    sha256: bytes
+    size: int
+    parents: tuple[int, ...]
+
+    def digest(self) -> bytes:
+        """The digest the registry must hold for this artifact (see :func:`artifact_digest`)."""
+        return artifact_digest(
+            self.kind, self.federation_id, self.round, self.submitter, self.cid, self.sha256, self.size, self.parents
+        )
+
+
+@dataclass(frozen=True)
+class PaillierPublicKeySet(EventRecord):
+    event_name: ClassVar[str] = "PaillierPublicKeySet"
+    federation_id: int
+    artifact_id: int
+    admin: str
+
+
+@dataclass(frozen=True)
+class KeyGranted(EventRecord):
+    event_name: ClassVar[str] = "KeyGranted"
+    federation_id: int
+    account: str
+    key_owner: str
+    kind: KeyKind
+    grantor: str
+    wrapped_key_cid: str
+    wrapped_key_sha256: bytes
+
+
+@dataclass(frozen=True)
+class KeyRevoked(EventRecord):
+    event_name: ClassVar[str] = "KeyRevoked"
+    federation_id: int
+    account: str
+    key_owner: str
+    kind: KeyKind
+    revoker: str
+
+
+@dataclass(frozen=True)
+class RoundOpened(EventRecord):
+    event_name: ClassVar[str] = "RoundOpened"
+    federation_id: int
+    round: int
+    opener: str
+    deadline: int
+
+
+@dataclass(frozen=True)
+class UpdateSubmitted(EventRecord):
+    event_name: ClassVar[str] = "UpdateSubmitted"
+    federation_id: int
+    round: int
+    analyst: str
+    artifact_id: int
+
+
+@dataclass(frozen=True)
+class RoundClosed(EventRecord):
+    event_name: ClassVar[str] = "RoundClosed"
+    federation_id: int
+    round: int
+    aggregator: str
+    update_count: int
+
+
+@dataclass(frozen=True)
+class AggregatePosted(EventRecord):
+    event_name: ClassVar[str] = "AggregatePosted"
+    federation_id: int
+    round: int
+    aggregator: str
+    artifact_id: int
+    sha256: bytes
+
+
+@dataclass(frozen=True)
+class RoundFinalized(EventRecord):
+    event_name: ClassVar[str] = "RoundFinalized"
+    federation_id: int
+    round: int
+    version: int
+    key_holder: str
+    parent_version: int
+    global_model_artifact: int
+    metrics_artifact: int
+    dp: DpParameters
+
+
+@dataclass(frozen=True)
+class RoundAborted(EventRecord):
+    event_name: ClassVar[str] = "RoundAborted"
+    federation_id: int
+    round: int
+    admin: str
+    reason: str
+
+
+EVENT_TYPES: tuple[type[EventRecord], ...] = (
+    FederationCreated,
+    FederationRoleGranted,
+    FederationRoleRevoked,
+    ArtifactRegistered,
+    PaillierPublicKeySet,
+    KeyGranted,
+    KeyRevoked,
+    RoundOpened,
+    UpdateSubmitted,
+    RoundClosed,
+    AggregatePosted,
+    RoundFinalized,
+    RoundAborted,
+)

@@ -1,0 +1,392 @@
+"""Typed wrapper around the deployed ``ModelRegistry`` contract: one method per action."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence, TypeVar
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
+from web3 import Web3
+from web3.contract.contract import Contract, ContractFunction
+from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError
+from web3.logs import DISCARD
+from web3.types import TxReceipt
+
+from registry.chain import events as ev
+from registry.chain.compiler import CompiledContract, compile_registry
+from registry.chain.errors import (
+    ErrorDecoder,
+    RegistryNotDeployedError,
+    TransactionFailedError,
+    UnknownArtifactError,
+)
+from registry.chain.types import (
+    ArtifactInput,
+    ArtifactKind,
+    CodecKeyPolicy,
+    DpParameters,
+    Federation,
+    KeyGrant,
+    KeyKind,
+    ModelVersion,
+    Round,
+    RoundStatus,
+)
+
+Sender = LocalAccount | str
+E = TypeVar("E", bound=ev.EventRecord)
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Where a registry was deployed."""
+
+    address: str
+    chain_id: int
+    block: int
+    transaction_hash: str
+    gas_used: int
+
+
+def _address(sender: Sender) -> str:
+    return to_checksum_address(sender.address if isinstance(sender, LocalAccount) else sender)
+
+
+class ModelRegistry:
+    """The registry contract at ``address``, acting as ``sender``.
+
+    ``sender`` is either a :class:`LocalAccount` (transactions are signed locally and sent raw, so any
+    RPC works) or an address the node manages (``eth_sendTransaction``, e.g. Anvil's dev accounts).
+    Every action waits for its receipt, which stays available as :attr:`last_receipt` (for gas figures).
+    A refusal raises the :class:`~registry.chain.errors.RegistryRevert` subclass of the Solidity error.
+    """
+
+    def __init__(
+        self,
+        w3: Web3,
+        address: str,
+        sender: Sender,
+        compiled: CompiledContract | None = None,
+        tx_timeout: float = 60.0,
+    ) -> None:
+        self.w3 = w3
+        self.compiled = compiled or compile_registry()
+        self.address = to_checksum_address(address)
+        self.sender = sender
+        self.account = _address(sender)
+        self.contract: Contract = w3.eth.contract(address=self.address, abi=self.compiled.abi)
+        self.errors = ErrorDecoder(self.compiled.abi)
+        self.tx_timeout = tx_timeout
+        self.last_receipt: TxReceipt | None = None
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def deploy(
+        cls, w3: Web3, deployer: Sender, operator: str | None = None, compiled: CompiledContract | None = None
+    ) -> tuple[ModelRegistry, Deployment]:
+        """Deploy a registry whose operator (federation creator) is ``operator`` (default: the deployer).
+
+        Raises:
+            TransactionFailedError: If the deployment reverts.
+        """
+        compiled = compiled or compile_registry()
+        factory = w3.eth.contract(abi=compiled.abi, bytecode=compiled.bytecode)
+        operator_address = to_checksum_address(operator) if operator else _address(deployer)
+        receipt = _send(w3, factory.constructor(operator_address), deployer, ErrorDecoder(compiled.abi), 120.0)
+        address = receipt["contractAddress"]
+        deployment = Deployment(
+            address=to_checksum_address(address),
+            chain_id=w3.eth.chain_id,
+            block=receipt["blockNumber"],
+            transaction_hash="0x" + bytes(receipt["transactionHash"]).hex(),
+            gas_used=receipt["gasUsed"],
+        )
+        registry = cls(w3, address, deployer, compiled)
+        registry.last_receipt = receipt
+        return registry, deployment
+
+    @classmethod
+    def at(cls, w3: Web3, address: str, sender: Sender, compiled: CompiledContract | None = None) -> ModelRegistry:
+        """The registry already deployed at ``address``.
+
+        Raises:
+            RegistryNotDeployedError: If no contract code lives at ``address`` on this chain.
+        """
+        if not w3.eth.get_code(to_checksum_address(address)):
+            raise RegistryNotDeployedError(
+                f"no contract at {address} on chain {w3.eth.chain_id}; deploy one with `flep registry deploy` "
+                "or fix FLEP_REGISTRY_ADDRESS"
+            )
+        return cls(w3, address, sender, compiled)
+
+    def as_account(self, sender: Sender) -> ModelRegistry:
+        """The same registry acting as another account."""
+        return ModelRegistry(self.w3, self.address, sender, self.compiled, self.tx_timeout)
+
+    # ------------------------------------------------------------------ federations and roles
+
+    def create_federation(
+        self, admin: str, min_participants: int, codec_key_policy: CodecKeyPolicy = CodecKeyPolicy.PER_DATA_OWNER
+    ) -> int:
+        """Create a federation administered by ``admin``; returns its id (caller: federation creator)."""
+        receipt = self._transact(
+            self.contract.functions.createFederation(to_checksum_address(admin), min_participants, int(codec_key_policy))
+        )
+        return self._one(ev.FederationCreated, receipt).federation_id
+
+    def grant_role(self, federation_id: int, role: bytes, account: str) -> bool:
+        """Grant a per-federation role; returns whether anything changed (caller: federation admin)."""
+        receipt = self._transact(
+            self.contract.functions.grantFederationRole(federation_id, role, to_checksum_address(account))
+        )
+        return bool(self._all(ev.FederationRoleGranted, receipt))
+
+    def revoke_role(self, federation_id: int, role: bytes, account: str) -> bool:
+        """Revoke a per-federation role; returns whether anything changed (caller: federation admin)."""
+        receipt = self._transact(
+            self.contract.functions.revokeFederationRole(federation_id, role, to_checksum_address(account))
+        )
+        return bool(self._all(ev.FederationRoleRevoked, receipt))
+
+    # ------------------------------------------------------------------ artifacts and keys
+
+    def register_artifact(
+        self, federation_id: int, kind: ArtifactKind, artifact: ArtifactInput, parents: Sequence[int] = ()
+    ) -> int:
+        """Register a dataset (data owner), wrapped key (owner/admin) or metrics report (admin); returns its id."""
+        receipt = self._transact(
+            self.contract.functions.registerArtifact(federation_id, int(kind), artifact.as_tuple(), list(parents))
+        )
+        return self._one(ev.ArtifactRegistered, receipt).artifact_id
+
+    def set_paillier_public_key(self, federation_id: int, artifact: ArtifactInput) -> int:
+        """Record the federation's Paillier public key artifact, once; returns its artifact id (caller: admin)."""
+        receipt = self._transact(self.contract.functions.setPaillierPublicKey(federation_id, artifact.as_tuple()))
+        return self._one(ev.PaillierPublicKeySet, receipt).artifact_id
+
+    def grant_key(
+        self, federation_id: int, kind: KeyKind, account: str, wrapped_key_cid: str, wrapped_key_sha256: bytes
+    ) -> bool:
+        """Grant a wrapped key to ``account``; returns whether anything changed (idempotent)."""
+        receipt = self._transact(
+            self.contract.functions.grantKey(
+                federation_id, int(kind), to_checksum_address(account), wrapped_key_cid, bytes(wrapped_key_sha256)
+            )
+        )
+        return bool(self._all(ev.KeyGranted, receipt))
+
+    def revoke_key(self, federation_id: int, kind: KeyKind, account: str, key_owner: str = ZERO_ADDRESS) -> bool:
+        """Revoke a key grant forever; returns whether anything changed. ``key_owner`` is the data owner
+        for per-owner codec keys and the zero address for federation keys."""
+        receipt = self._transact(
+            self.contract.functions.revokeKey(
+                federation_id, int(kind), to_checksum_address(key_owner), to_checksum_address(account)
+            )
+        )
+        return bool(self._all(ev.KeyRevoked, receipt))
+
+    # ------------------------------------------------------------------ rounds
+
+    def open_round(self, federation_id: int, deadline: int) -> int:
+        """Open the next round, accepting updates until block time ``deadline``; returns its number."""
+        receipt = self._transact(self.contract.functions.openRound(federation_id, deadline))
+        return self._one(ev.RoundOpened, receipt).round
+
+    def submit_update(
+        self, federation_id: int, round_: int, update: ArtifactInput, parents: Sequence[int] = ()
+    ) -> int:
+        """Register the caller's model update for the round; returns its artifact id (caller: analyst)."""
+        receipt = self._transact(
+            self.contract.functions.submitUpdate(federation_id, round_, update.as_tuple(), list(parents))
+        )
+        return self._one(ev.UpdateSubmitted, receipt).artifact_id
+
+    def close_round(self, federation_id: int, round_: int) -> int:
+        """Close submissions; returns the number of updates (caller: aggregator)."""
+        receipt = self._transact(self.contract.functions.closeRound(federation_id, round_))
+        return self._one(ev.RoundClosed, receipt).update_count
+
+    def post_aggregate(
+        self, federation_id: int, round_: int, aggregate: ArtifactInput, updates: Sequence[int]
+    ) -> int:
+        """Register the encrypted aggregate of ``updates``; returns its artifact id (caller: aggregator)."""
+        receipt = self._transact(
+            self.contract.functions.postAggregate(federation_id, round_, aggregate.as_tuple(), list(updates))
+        )
+        return self._one(ev.AggregatePosted, receipt).artifact_id
+
+    def finalize_round(
+        self,
+        federation_id: int,
+        round_: int,
+        global_model: ArtifactInput,
+        metrics: ArtifactInput,
+        dp: DpParameters,
+        parent_version: int = 0,
+    ) -> int:
+        """Finalize the round with its global model, metrics and DP record; returns the new model version
+        (caller: key holder)."""
+        receipt = self._transact(
+            self.contract.functions.finalizeRound(
+                federation_id, round_, parent_version, global_model.as_tuple(), metrics.as_tuple(), dp.as_tuple()
+            )
+        )
+        return self._one(ev.RoundFinalized, receipt).version
+
+    def abort_round(self, federation_id: int, round_: int, reason: str) -> None:
+        """Abort a live round for good (caller: admin)."""
+        self._transact(self.contract.functions.abortRound(federation_id, round_, reason))
+
+    # ------------------------------------------------------------------ views
+
+    def federation(self, federation_id: int) -> Federation:
+        pk, minimum, policy, rounds, versions = self._call(self.contract.functions.getFederation(federation_id))
+        return Federation(federation_id, pk, minimum, CodecKeyPolicy(policy), rounds, versions)
+
+    def round(self, federation_id: int, round_: int) -> Round:
+        status, deadline, count, aggregate, version, sha = self._call(
+            self.contract.functions.getRound(federation_id, round_)
+        )
+        return Round(federation_id, round_, RoundStatus(status), deadline, count, aggregate, version, bytes(sha))
+
+    def model_version(self, federation_id: int, version: int) -> ModelVersion:
+        round_, parent, model, metrics = self._call(self.contract.functions.getModelVersion(federation_id, version))
+        return ModelVersion(federation_id, version, round_, parent, model, metrics)
+
+    def key_grant(self, federation_id: int, kind: KeyKind, account: str, key_owner: str = ZERO_ADDRESS) -> KeyGrant:
+        grantor, granted, revoked, sha = self._call(
+            self.contract.functions.getKeyGrant(
+                federation_id, int(kind), to_checksum_address(key_owner), to_checksum_address(account)
+            )
+        )
+        return KeyGrant(to_checksum_address(grantor), granted, revoked, bytes(sha))
+
+    def is_key_holder(self, federation_id: int, account: str) -> bool:
+        return self._call(self.contract.functions.isKeyHolder(federation_id, to_checksum_address(account)))
+
+    def has_role(self, federation_id: int, role: bytes, account: str) -> bool:
+        return self._call(
+            self.contract.functions.hasFederationRole(federation_id, role, to_checksum_address(account))
+        )
+
+    def artifact_count(self) -> int:
+        return self._call(self.contract.functions.artifactCount())
+
+    def artifact_digest(self, artifact_id: int) -> bytes:
+        return bytes(self._call(self.contract.functions.artifactDigest(artifact_id)))
+
+    def update_digest(self, federation_id: int, round_: int, analyst: str) -> bytes:
+        return bytes(
+            self._call(self.contract.functions.updateDigest(federation_id, round_, to_checksum_address(analyst)))
+        )
+
+    def stored_digest(self, record: ev.ArtifactRegistered) -> bytes:
+        """The digest the chain holds for an artifact event (model updates are filed per round and analyst)."""
+        if record.kind == ArtifactKind.MODEL_UPDATE:
+            return self.update_digest(record.federation_id, record.round, record.submitter)
+        return self.artifact_digest(record.artifact_id)
+
+    def verify_artifact(self, record: ev.ArtifactRegistered) -> bool:
+        """Whether an artifact event matches the digest in contract storage."""
+        return self.stored_digest(record) == record.digest()
+
+    # ------------------------------------------------------------------ event queries
+
+    def events(self, record_type: type[E], from_block: int = 0, to_block: int | str = "latest", **filters: Any) -> list[E]:
+        """Records of one event type, filtered on its indexed arguments (snake_case, ``None`` = any).
+
+        Example: ``registry.events(ArtifactRegistered, federation_id=1, round=2)``.
+        """
+        event = getattr(self.contract.events, record_type.event_name)
+        logs = event().get_logs(
+            argument_filters=record_type.argument_filters(**filters), from_block=from_block, to_block=to_block
+        )
+        return [record_type.from_log(log) for log in logs]
+
+    def artifacts(
+        self, federation_id: int | None = None, round_: int | None = None, artifact_id: int | None = None,
+        from_block: int = 0,
+    ) -> list[ev.ArtifactRegistered]:
+        """Artifact records, by federation, round and/or id."""
+        return self.events(
+            ev.ArtifactRegistered, from_block, federation_id=federation_id, round=round_, artifact_id=artifact_id
+        )
+
+    def artifact(self, artifact_id: int, from_block: int = 0) -> ev.ArtifactRegistered:
+        """The record of one artifact.
+
+        Raises:
+            UnknownArtifactError: If no such artifact was registered.
+        """
+        found = self.artifacts(artifact_id=artifact_id, from_block=from_block)
+        if not found:
+            raise UnknownArtifactError(artifact_id=artifact_id)
+        return found[0]
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _transact(self, fn: ContractFunction) -> TxReceipt:
+        receipt = _send(self.w3, fn, self.sender, self.errors, self.tx_timeout)
+        self.last_receipt = receipt
+        return receipt
+
+    def _call(self, fn: ContractFunction) -> Any:
+        try:
+            return fn.call({"from": self.account})
+        except (ContractCustomError, ContractLogicError) as exc:
+            raise _translate(exc, self.errors) from exc
+
+    def _all(self, record_type: type[E], receipt: TxReceipt) -> list[E]:
+        event = getattr(self.contract.events, record_type.event_name)
+        return [record_type.from_log(log) for log in event().process_receipt(receipt, errors=DISCARD)]
+
+    def _one(self, record_type: type[E], receipt: TxReceipt) -> E:
+        found = self._all(record_type, receipt)
+        if len(found) != 1:
+            raise TransactionFailedError(
+                f"transaction {receipt['transactionHash'].hex()} emitted {len(found)} {record_type.event_name} "
+                "events, expected 1"
+            )
+        return found[0]
+
+
+def _translate(exc: Exception, errors: ErrorDecoder) -> Exception:
+    data = getattr(exc, "data", None)
+    if isinstance(data, dict):
+        data = data.get("data")
+    if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
+        decoded = errors.decode(data)
+        if decoded is not None:
+            return decoded
+    if isinstance(exc, ContractPanicError):
+        return TransactionFailedError(f"the registry panicked: {exc}")
+    return TransactionFailedError(f"the registry call reverted: {exc}")
+
+
+def _send(
+    w3: Web3, fn: Callable[..., Any] | ContractFunction, sender: Sender, errors: ErrorDecoder, timeout: float
+) -> TxReceipt:
+    """Send ``fn`` as ``sender`` and wait for the receipt; reverts become registry exceptions.
+
+    Gas is estimated first, so a refusal is reported with its custom error before anything is sent.
+    """
+    address = _address(sender)
+    try:
+        if isinstance(sender, LocalAccount):
+            tx = fn.build_transaction(
+                {"from": address, "nonce": w3.eth.get_transaction_count(address, "pending"), "chainId": w3.eth.chain_id}
+            )
+            tx_hash = w3.eth.send_raw_transaction(sender.sign_transaction(tx).raw_transaction)
+        else:
+            tx_hash = fn.transact({"from": address})
+    except (ContractCustomError, ContractLogicError) as exc:
+        raise _translate(exc, errors) from exc
+    receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout)
+    if receipt["status"] != 1:
+        raise TransactionFailedError(
+            f"transaction 0x{bytes(tx_hash).hex()} from {address} reverted on chain (gas used {receipt['gasUsed']})"
+        )
+    return receipt

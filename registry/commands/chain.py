@@ -1,0 +1,59 @@
+"""`flep registry ...`: deploy the registry contract to the configured chain."""
+
+from __future__ import annotations
+
+import typer
+
+from registry.chain import ModelRegistry, connect
+from registry.commands.output import console, emit_json
+from registry.config import ConfigError, load_settings
+from registry.devnet import Devnet, DevnetError, dev_account
+
+app = typer.Typer(help="Deploy and inspect the registry contract on the configured chain.", no_args_is_help=True)
+
+
+@app.command()
+def deploy(
+    account_index: int = typer.Option(
+        0, "--account-index", help="Deploy from this account of the devnet's development mnemonic."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print {address, chain_id, block, ...} as JSON."),
+) -> None:
+    """Compile and deploy ModelRegistry, and record its address in the devnet file.
+
+    The deployer becomes the registry operator (it may create federations). Against a chain without a
+    devnet file, set FLEP_REGISTRY_ADDRESS to the printed address for later commands.
+
+    Raises:
+        ConfigError: If no chain RPC is configured.
+    """
+    settings = load_settings()
+    if not settings.rpc_url:
+        raise ConfigError("no chain configured: run `flep devnet up` or set FLEP_RPC_URL")
+    w3 = connect(settings.rpc_url, settings.chain_id)
+    _, deployment = ModelRegistry.deploy(w3, dev_account(account_index))
+    recorded = True
+    try:
+        Devnet(settings).record(registry_address=deployment.address)
+    except DevnetError:
+        recorded = False
+    if json_out:
+        emit_json(
+            {
+                "address": deployment.address,
+                "chain_id": deployment.chain_id,
+                "block": deployment.block,
+                "transaction_hash": deployment.transaction_hash,
+                "gas_used": deployment.gas_used,
+                "recorded_in": str(settings.devnet_file) if recorded else None,
+            }
+        )
+        return
+    console.print(
+        f"[green]ModelRegistry deployed[/green] at {deployment.address} on chain {deployment.chain_id} "
+        f"(block {deployment.block}, gas {deployment.gas_used})"
+    )
+    if recorded:
+        console.print(f"address recorded in {settings.devnet_file}")
+    else:
+        console.print(f"no devnet file at {settings.devnet_file}: export FLEP_REGISTRY_ADDRESS={deployment.address}")

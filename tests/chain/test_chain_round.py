@@ -1,0 +1,125 @@
+"""Integration: every role's happy path on the real Anvil, and the events read back match what was sent."""
+
+from __future__ import annotations
+
+import hashlib
+
+from registry.chain import (
+    ArtifactKind,
+    DpParameters,
+    KeyKind,
+    ModelRegistry,
+    Role,
+    RoundStatus,
+    events,
+)
+
+GAS_BUDGET = {"submit_update": 80_000, "grant": 80_000, "finalize": 150_000}
+
+
+def _deadline(registry: ModelRegistry, seconds: int = 3600) -> int:
+    return registry.w3.eth.get_block("latest")["timestamp"] + seconds
+
+
+def test_full_round_records_lineage_and_events(parties, artifact) -> None:
+    fed = parties.federation_id
+    start = parties.admin.w3.eth.block_number + 1  # after the fixture's transactions
+
+    dataset = parties.owner.register_artifact(fed, ArtifactKind.DATASET, artifact(b"cipher images"))
+    assert parties.owner.grant_key(fed, KeyKind.CODEC_KEY, parties.analyst.account, "QmCodecWrap", b"\x11" * 32)
+    round_ = parties.admin.open_round(fed, _deadline(parties.admin))
+    u1 = parties.analyst.submit_update(fed, round_, artifact(b"update 1"), [dataset])
+    u2 = parties.analyst2.submit_update(fed, round_, artifact(b"update 2"), [dataset])
+    assert parties.aggregator.close_round(fed, round_) == 2
+    agg = parties.aggregator.post_aggregate(fed, round_, artifact(b"aggregate"), [u1, u2])
+    dp = DpParameters.from_floats(epsilon=3.0, delta=1e-5, noise_multiplier=1.1, clip_norm=1.0, accountant="rdp")
+    v1 = parties.key_holder.finalize_round(fed, round_, artifact(b"model v1"), artifact(b"metrics v1"), dp)
+
+    stored = parties.admin.round(fed, round_)
+    assert stored.status == RoundStatus.FINALIZED
+    assert stored.aggregate_artifact == agg
+    assert stored.aggregate_sha256 == hashlib.sha256(b"aggregate").digest()
+    assert stored.model_version == v1 == 1
+    version = parties.admin.model_version(fed, v1)
+    assert (version.round, version.parent_version) == (round_, 0)
+
+    # Second round trains from v1: lineage v2 -> v1.
+    round2 = parties.admin.open_round(fed, _deadline(parties.admin))
+    w1 = parties.analyst.submit_update(fed, round2, artifact(b"update 3"), [version.global_model_artifact])
+    w2 = parties.analyst2.submit_update(fed, round2, artifact(b"update 4"), [version.global_model_artifact])
+    parties.aggregator.close_round(fed, round2)
+    parties.aggregator.post_aggregate(fed, round2, artifact(b"aggregate 2"), [w1, w2])
+    v2 = parties.key_holder.finalize_round(
+        fed, round2, artifact(b"model v2"), artifact(b"metrics v2"), DpParameters.none(), parent_version=v1
+    )
+    assert parties.admin.model_version(fed, v2).parent_version == v1
+
+    # Events read back match what was sent, and every artifact matches its on-chain digest.
+    updates = [a for a in parties.admin.artifacts(federation_id=fed, round_=round_, from_block=start)
+               if a.kind == ArtifactKind.MODEL_UPDATE]
+    assert [(u.artifact_id, u.submitter, u.sha256, u.size, u.parents) for u in updates] == [
+        (u1, parties.analyst.account, hashlib.sha256(b"update 1").digest(), len(b"update 1"), (dataset,)),
+        (u2, parties.analyst2.account, hashlib.sha256(b"update 2").digest(), len(b"update 2"), (dataset,)),
+    ]
+    everything = parties.admin.artifacts(federation_id=fed, from_block=start)
+    assert len(everything) == 1 + 2 + 1 + 2 + 2 + 1 + 2  # dataset, round 1, round 2
+    assert all(parties.admin.verify_artifact(a) for a in everything)
+    model2 = parties.admin.artifact(parties.admin.model_version(fed, v2).global_model_artifact)
+    assert model2.kind == ArtifactKind.GLOBAL_MODEL
+    assert set(model2.parents) == {parties.admin.round(fed, round2).aggregate_artifact, version.global_model_artifact}
+
+    finalized = parties.admin.events(events.RoundFinalized, from_block=start, federation_id=fed)
+    assert [(f.round, f.version, f.key_holder) for f in finalized] == [
+        (round_, 1, parties.key_holder.account), (round2, 2, parties.key_holder.account)]
+    assert finalized[0].dp == dp and finalized[0].dp.epsilon == 3.0
+    assert not finalized[1].dp.enabled
+    submitted = parties.admin.events(events.UpdateSubmitted, from_block=start, analyst=parties.analyst.account)
+    assert [(s.round, s.artifact_id) for s in submitted if s.federation_id == fed] == [(round_, u1), (round2, w1)]
+    grants = parties.admin.events(events.KeyGranted, from_block=start, federation_id=fed)
+    assert [(g.kind, g.account, g.key_owner, g.wrapped_key_cid) for g in grants] == [
+        (KeyKind.CODEC_KEY, parties.analyst.account, parties.owner.account, "QmCodecWrap")]
+
+
+def test_gas_within_budgets(parties, artifact) -> None:
+    fed = parties.federation_id
+    parties.admin.grant_role(fed, Role.ANALYST, parties.stranger.account)
+    assert parties.admin.last_receipt["gasUsed"] <= GAS_BUDGET["grant"]
+    parties.owner.grant_key(fed, KeyKind.CODEC_KEY, parties.analyst.account, "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o",
+                            hashlib.sha256(b"wrapped codec key").digest())
+    assert parties.owner.last_receipt["gasUsed"] <= GAS_BUDGET["grant"]
+    round_ = parties.admin.open_round(fed, _deadline(parties.admin))
+    u1 = parties.analyst.submit_update(fed, round_, artifact(b"u1"), [1])
+    u2 = parties.analyst2.submit_update(fed, round_, artifact(b"u2"), [1])
+    assert parties.analyst.last_receipt["gasUsed"] <= GAS_BUDGET["submit_update"]
+    assert parties.analyst2.last_receipt["gasUsed"] <= GAS_BUDGET["submit_update"]
+    parties.aggregator.close_round(fed, round_)
+    parties.aggregator.post_aggregate(fed, round_, artifact(b"agg"), [u1, u2])
+    dp = DpParameters.from_floats(8.0, 1e-5, 0.9, 1.0, "rdp")
+    parties.key_holder.finalize_round(fed, round_, artifact(b"model"), artifact(b"metrics"), dp)
+    assert parties.key_holder.last_receipt["gasUsed"] <= GAS_BUDGET["finalize"]
+
+
+def test_idempotent_grants_emit_only_on_change(parties) -> None:
+    fed = parties.federation_id
+    assert not parties.admin.grant_role(fed, Role.ANALYST, parties.analyst.account)
+    assert not parties.admin.revoke_role(fed, Role.AGGREGATOR, parties.stranger.account)
+    sha = hashlib.sha256(b"paillier private key wrapped for the key holder").digest()
+    assert not parties.admin.grant_key(
+        fed, KeyKind.PAILLIER_PRIVATE_KEY, parties.key_holder.account,
+        "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o", sha)
+    assert parties.admin.revoke_role(fed, Role.ANALYST, parties.analyst2.account)
+    assert not parties.admin.has_role(fed, Role.ANALYST, parties.analyst2.account)
+    assert parties.admin.revoke_key(fed, KeyKind.PAILLIER_PRIVATE_KEY, parties.key_holder.account)
+    assert not parties.admin.revoke_key(fed, KeyKind.PAILLIER_PRIVATE_KEY, parties.key_holder.account)
+    grant = parties.admin.key_grant(fed, KeyKind.PAILLIER_PRIVATE_KEY, parties.key_holder.account)
+    assert grant.revoked_at >= grant.granted_at > 0 and not grant.active
+    assert not parties.admin.is_key_holder(fed, parties.key_holder.account)
+
+
+def test_abort_round(parties) -> None:
+    fed = parties.federation_id
+    round_ = parties.admin.open_round(fed, _deadline(parties.admin))
+    parties.admin.abort_round(fed, round_, "too few analysts online")
+    assert parties.admin.round(fed, round_).status == RoundStatus.ABORTED
+    aborted = parties.admin.events(events.RoundAborted, federation_id=fed, round=round_)
+    assert [a.reason for a in aborted] == ["too few analysts online"]
