@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from registry.commands import codec, devnet, fl, he, store
+from registry.commands import chain, codec, devnet, fl, he, store
 from registry.commands.output import err_console
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ bench_app = typer.Typer(help="Benchmarks (measured figures, never pass/fail).", 
 
 app.add_typer(devnet.app, name="devnet")
 app.add_typer(store.app, name="store")
+app.add_typer(chain.app, name="registry")
 app.add_typer(codec.app, name="codec")
 app.add_typer(fl.app, name="fl")
 app.add_typer(he.app, name="he")
