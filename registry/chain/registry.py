@@ -272,6 +272,9 @@ class ModelRegistry:
             self.contract.functions.hasFederationRole(federation_id, role, to_checksum_address(account))
         )
 
+    def federation_count(self) -> int:
+        return self._call(self.contract.functions.federationCount())
+
     def artifact_count(self) -> int:
         return self._call(self.contract.functions.artifactCount())
 

@@ -57,3 +57,32 @@ def deploy(
         console.print(f"address recorded in {settings.devnet_file}")
     else:
         console.print(f"no devnet file at {settings.devnet_file}: export FLEP_REGISTRY_ADDRESS={deployment.address}")
+
+
+@app.command()
+def status(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Show the configured registry: address, chain, and how many federations and artifacts it holds.
+
+    Raises:
+        ConfigError: If no chain RPC or registry address is configured.
+    """
+    settings = load_settings()
+    if not settings.rpc_url:
+        raise ConfigError("no chain configured: run `flep devnet up` or set FLEP_RPC_URL")
+    if not settings.registry_address:
+        raise ConfigError("no registry address configured: run `flep registry deploy` or set FLEP_REGISTRY_ADDRESS")
+    w3 = connect(settings.rpc_url, settings.chain_id)
+    registry = ModelRegistry.at(w3, settings.registry_address, settings.registry_address)
+    data = {
+        "address": registry.address,
+        "chain_id": w3.eth.chain_id,
+        "federations": registry.federation_count(),
+        "artifacts": registry.artifact_count(),
+    }
+    if json_out:
+        emit_json(data)
+        return
+    console.print(
+        f"ModelRegistry {data['address']} on chain {data['chain_id']}: "
+        f"{data['federations']} federations, {data['artifacts']} artifacts"
+    )
