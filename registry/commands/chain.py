@@ -5,6 +5,9 @@ from __future__ import annotations
 import typer
 
 from registry.chain import ModelRegistry, connect
+from registry.chain.gas import GAS_BUDGETS, measure_gas
+from rich.table import Table
+
 from registry.commands.output import console, emit_json
 from registry.config import ConfigError, load_settings
 from registry.devnet import Devnet, DevnetError, dev_account
@@ -86,3 +89,26 @@ def status(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -
         f"ModelRegistry {data['address']} on chain {data['chain_id']}: "
         f"{data['federations']} federations, {data['artifacts']} artifacts"
     )
+
+
+def bench(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Gas per registry action from real receipts: deploys a fresh registry and runs two rounds.
+
+    Raises:
+        ConfigError: If no chain RPC is configured.
+    """
+    settings = load_settings()
+    if not settings.rpc_url:
+        raise ConfigError("no chain configured: run `flep devnet up` or set FLEP_RPC_URL")
+    gas = measure_gas(connect(settings.rpc_url, settings.chain_id))
+    if json_out:
+        emit_json({"gas": gas, "budgets": GAS_BUDGETS})
+        return
+    table = Table(title="ModelRegistry gas per action (transaction gasUsed)")
+    for column in ("action", "gas", "budget"):
+        table.add_column(column)
+    for action, used in gas.items():
+        budget = GAS_BUDGETS.get(action)
+        mark = "" if budget is None else (f"{budget} [green]ok[/green]" if used <= budget else f"{budget} [red]over[/red]")
+        table.add_row(action, str(used), mark)
+    console.print(table)

@@ -123,3 +123,12 @@ def test_abort_round(parties) -> None:
     assert parties.admin.round(fed, round_).status == RoundStatus.ABORTED
     aborted = parties.admin.events(events.RoundAborted, federation_id=fed, round=round_)
     assert [a.reason for a in aborted] == ["too few analysts online"]
+
+
+def test_measured_gas_meets_the_budgets(devnet, compiled_registry) -> None:
+    from registry.chain import connect
+    from registry.chain.gas import GAS_BUDGETS, measure_gas
+
+    gas = measure_gas(connect(devnet.rpc_url, devnet.chain_id), compiled_registry)
+    for action, budget in GAS_BUDGETS.items():
+        assert gas[action] <= budget, f"{action} used {gas[action]} gas, budget {budget}"
