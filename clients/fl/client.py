@@ -77,6 +77,7 @@ class FLClient:
         self.dp = dp
         self._config = train_config
         self._device = device
+        # The initial weights do not matter: every fit() first loads the global parameters.
         self._model = build_model(model_name, data.sample_shape, data.num_classes, seed=0).to(device)
         optimizer = make_optimizer(self._model, train_config)
         dataset = TensorDataset(torch.from_numpy(data.x), torch.from_numpy(data.y))

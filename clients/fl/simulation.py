@@ -17,7 +17,7 @@ import numpy as np
 from clients.aggregation import AggregationFailure, Aggregator, PlaintextFedAvg
 from clients.fl.client import FLClient
 from clients.fl.datasets import LabelledData
-from clients.fl.errors import AggregationError
+from clients.fl.errors import AggregationError, TrainingConfigError
 from clients.fl.evaluation import Metrics, evaluate
 from clients.fl.models import build_model
 from clients.fl.params import get_flat_params, set_flat_params
@@ -162,12 +162,12 @@ def run_federated(
 
     Raises:
         PartitionError, DPConfigError, TrainingConfigError, ModelConfigError:
-            For invalid settings, before any training.
+            For invalid settings (including ``rounds < 1``), before any training.
         AggregationError: If the aggregator refuses every update of a round.
         ParameterShapeError: If the aggregator returns a vector that does not fit the model.
     """
     if config.rounds < 1:
-        raise ValueError(f"rounds must be >= 1, got {config.rounds}")
+        raise TrainingConfigError(f"rounds must be >= 1, got {config.rounds}")
     start = time.perf_counter()
     aggregator = aggregator or PlaintextFedAvg()
     device = resolve_device(config.device)

@@ -146,6 +146,12 @@ def test_mlp_learns_synthetic_iiot() -> None:
     assert result.final.accuracy > 0.7, result.final.accuracy
 
 
+def test_zero_rounds_refused(digits_split: tuple[LabelledData, LabelledData]) -> None:
+    train, test = digits_split
+    with pytest.raises(TrainingConfigError, match="rounds"):
+        run_federated(train, test, SimulationConfig(num_clients=2, rounds=0, train=FAST))
+
+
 def test_more_clients_than_samples(digits_split: tuple[LabelledData, LabelledData]) -> None:
     train, test = digits_split
     tiny = train.subset(np.arange(5))
