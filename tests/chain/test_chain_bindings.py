@@ -81,3 +81,15 @@ def test_deploy_command_prints_json_and_records_the_address(devnet, devnet_env) 
     assert status.exit_code == 0, status.output
     assert json.loads(status.stdout) == {
         "address": out["address"], "chain_id": devnet.chain_id, "federations": 0, "artifacts": 0}
+
+
+def test_python_compiler_settings_match_foundry() -> None:
+    import tomllib
+
+    from registry.chain.compiler import REMAPPINGS, SETTINGS
+    from registry.config import PROJECT_ROOT
+
+    profile = tomllib.loads((PROJECT_ROOT / "foundry.toml").read_text())["profile"]["default"]
+    assert SETTINGS["optimizer"] == {"enabled": profile["optimizer"], "runs": profile["optimizer_runs"]}
+    assert SETTINGS["evmVersion"] == profile["evm_version"]
+    assert REMAPPINGS == profile["remappings"]
