@@ -139,7 +139,8 @@ def dp_table(train, test, rounds: int, epsilons: list[float], models: list[str],
             rows.append({"model": model, "target_epsilon": target, "epsilon": result.max_epsilon,
                          "noise_multiplier": sigma, "accuracy": result.final.accuracy, "f1": result.final.f1,
                          "history": history_of(result), "seconds": result.seconds})
-            log(f"dp {model} eps≈{target}: sigma {sigma:.3f}, eps {result.max_epsilon:.3f}, acc {result.final.accuracy:.4f}")
+            log(f"dp {model} eps≈{target}: sigma {sigma:.3f}, eps {result.max_epsilon:.3f}, "
+                f"acc {result.final.accuracy:.4f}")
         results["dp"] = {"rows": rows, "accountant": ACCOUNTANT_LABELS["rdp"], "delta": DELTA, "max_grad_norm": 1.0,
                          "train": DP_TRAIN.__dict__, "rounds": rounds, "clients": 10}
 
@@ -188,11 +189,13 @@ def write_tables(results: dict, out: Path) -> None:
         d = results["dp"]
         lines += [f"## FedAvg + DP-SGD (digits, 10 clients IID, {d['rounds']} rounds, δ={d['delta']:g}, "
                   f"C={d['max_grad_norm']}; {d['accountant']})", "",
-                  "| model | target ε | max client ε | noise σ | accuracy | macro F1 |", "|---|---:|---:|---:|---:|---:|"]
+                  "| model | target ε | max client ε | noise σ | accuracy | macro F1 |",
+                  "|---|---:|---:|---:|---:|---:|"]
         for r in d["rows"]:
             target = "no DP" if r["target_epsilon"] is None else f"{r['target_epsilon']:g}"
             eps = "∞" if r["epsilon"] is None else f"{r['epsilon']:.3f}"
-            lines.append(f"| {r['model']} | {target} | {eps} | {r['noise_multiplier']:.3f} | {r['accuracy']:.4f} | {r['f1']:.4f} |")
+            lines.append(f"| {r['model']} | {target} | {eps} | {r['noise_multiplier']:.3f} | "
+                         f"{r['accuracy']:.4f} | {r['f1']:.4f} |")
         lines.append("")
     if "iiot" in results:
         s = results["iiot"]

@@ -59,7 +59,9 @@ def load_digits_data() -> LabelledData:
     return LabelledData(x, bunch.target.astype(np.int64), 10, tuple(str(d) for d in range(10)))
 
 
-def split_train_test(data: LabelledData, test_fraction: float = 0.2, seed: int = 0) -> tuple[LabelledData, LabelledData]:
+def split_train_test(
+    data: LabelledData, test_fraction: float = 0.2, seed: int = 0
+) -> tuple[LabelledData, LabelledData]:
     """Stratified train/test split.
 
     Args:

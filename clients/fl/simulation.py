@@ -136,7 +136,10 @@ def make_clients(train: LabelledData, config: SimulationConfig) -> list[FLClient
     device = resolve_device(config.device)
     parts = partition_indices(train.y, config.num_clients, config.partition, config.alpha, config.seed)
     return [
-        FLClient(f"client-{i}", train.subset(idx), config.model, config.train, device, config.dp, seed=config.seed * 1000 + i)
+        FLClient(
+            f"client-{i}", train.subset(idx), config.model, config.train, device, config.dp,
+            seed=config.seed * 1000 + i,
+        )
         for i, idx in enumerate(parts)
     ]
 
@@ -181,7 +184,9 @@ def run_federated(
         aggregate, failures = aggregator.aggregate_fit(server_round, [f.update for f in fits])
         if aggregate is None:
             reasons = "; ".join(f"{f.client_id}: {f.reason}" for f in failures) or "no updates"
-            raise AggregationError(f"round {server_round} produced no global model, every update was refused: {reasons}")
+            raise AggregationError(
+                f"round {server_round} produced no global model, every update was refused: {reasons}"
+            )
         set_flat_params(global_model, aggregate)
         params = get_flat_params(global_model)
         metrics = evaluate(global_model, test, device)

@@ -96,7 +96,9 @@ def simulate(
     mnist_path: Path = typer.Option(None, "--mnist-path", help="IDX directory or .npz for --dataset mnist."),
     seed: int = typer.Option(0, "--seed", help="Seed of split, partition, init and noise."),
     device: str = typer.Option(None, "--device", help="cpu or cuda [default: cuda when present]."),
-    threads: int = typer.Option(1, "--threads", min=1, help="torch CPU threads (these small models gain little from more)."),
+    threads: int = typer.Option(
+        1, "--threads", min=1, help="torch CPU threads (these small models gain little from more)."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Simulate K clients training R FedAvg rounds; print per-round accuracy and final metrics."""
@@ -163,7 +165,8 @@ def simulate(
     for column in ("accuracy", "precision", "recall", "f1", "seconds"):
         table.add_column(column, justify="right")
     final = result.final
-    table.add_row(*(f"{v:.4f}" for v in (final.accuracy, final.precision, final.recall, final.f1)), f"{result.seconds:.1f}")
+    scores = (final.accuracy, final.precision, final.recall, final.f1)
+    table.add_row(*(f"{v:.4f}" for v in scores), f"{result.seconds:.1f}")
     console.print(table)
     if dp_config:
         console.print(

@@ -48,7 +48,11 @@ def test_iiot_generator_is_seeded_and_labelled() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [({"num_attack_types": 0}, "num_attack_types"), ({"num_samples": 3}, "at least"), ({"normal_fraction": 1.0}, "normal_fraction")],
+    [
+        ({"num_attack_types": 0}, "num_attack_types"),
+        ({"num_samples": 3}, "at least"),
+        ({"normal_fraction": 1.0}, "normal_fraction"),
+    ],
 )
 def test_iiot_bad_arguments(kwargs: dict, match: str) -> None:
     with pytest.raises(DatasetError, match=match):

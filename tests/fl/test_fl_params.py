@@ -88,7 +88,11 @@ def test_vector_of_other_architecture_refused() -> None:
 
 @pytest.mark.parametrize(
     ("name", "shape", "classes", "match"),
-    [("resnet", (1, 8, 8), 10, "unknown model"), ("cnn", (64,), 10, "channels, height, width"), ("mlp", (4,), 1, "2 classes")],
+    [
+        ("resnet", (1, 8, 8), 10, "unknown model"),
+        ("cnn", (64,), 10, "channels, height, width"),
+        ("mlp", (4,), 1, "2 classes"),
+    ],
 )
 def test_bad_model_requests(name: str, shape: tuple[int, ...], classes: int, match: str) -> None:
     with pytest.raises(ModelConfigError, match=match):

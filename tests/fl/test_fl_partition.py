@@ -63,7 +63,9 @@ def test_impossible_dirichlet_split_gives_up_with_advice() -> None:
         partition_dirichlet(np.zeros(10, dtype=int), 10, 0.01, seed=0, max_tries=5)
 
 
-@pytest.mark.parametrize(("scheme", "alpha", "match"), [("shards", 0.5, "unknown partition"), ("dirichlet", 0.0, "> 0")])
+@pytest.mark.parametrize(
+    ("scheme", "alpha", "match"), [("shards", 0.5, "unknown partition"), ("dirichlet", 0.0, "> 0")]
+)
 def test_bad_scheme_or_alpha(scheme: str, alpha: float, match: str) -> None:
     with pytest.raises(PartitionError, match=match):
         partition_indices(np.zeros(20, dtype=int), 2, scheme, alpha)
