@@ -19,20 +19,21 @@ import subprocess
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 import requests
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
+
 
 from registry.config import PROJECT_ROOT, Settings, read_devnet_file, to_http_url
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
 
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 DEV_ACCOUNTS = 10
 LOOPBACK = "127.0.0.1"
 
-Account.enable_unaudited_hdwallet_features()
 
 
 class DevnetError(RuntimeError):
@@ -56,6 +57,9 @@ def dev_account(index: int) -> LocalAccount:
     These keys are public knowledge and only ever fund a local devnet; they are
     derived in memory and never written anywhere.
     """
+    from eth_account import Account  # imported here: eth_account is slow to import
+
+    Account.enable_unaudited_hdwallet_features()
     return Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
 
 
