@@ -186,3 +186,12 @@ def test_unreachable_rpc_is_reported() -> None:
 def test_no_contract_at_address_is_reported(deployed) -> None:
     with pytest.raises(RegistryNotDeployedError, match="flep registry deploy"):
         ModelRegistry.at(deployed.w3, dev_account(9).address, dev_account(9), deployed.compiled)
+
+
+def test_node_managed_sender_gets_the_same_decoded_errors(parties, artifact) -> None:
+    # Anvil manages the dev accounts too: eth_sendTransaction instead of a locally signed transaction.
+    managed = parties.admin.as_account(dev_account(8).address)
+    with pytest.raises(err.UnauthorizedAccountError, match="lacks role DATA_OWNER"):
+        managed.register_artifact(parties.federation_id, ArtifactKind.DATASET, artifact(b"x"))
+    parties.admin.grant_role(parties.federation_id, Role.DATA_OWNER, managed.account)
+    assert managed.register_artifact(parties.federation_id, ArtifactKind.DATASET, artifact(b"x")) > 0
