@@ -58,6 +58,13 @@ def sample_batch(rng: np.random.Generator, images: list[np.ndarray], batch: int,
     return out
 
 
+def _init_residual(model: DnCNN) -> None:
+    # Residual learning: start the last layer near zero so the first prediction is "no noise" and the
+    # initial loss is the noise variance rather than a large random residual.
+    with torch.no_grad():
+        model.body[-1].weight.mul_(0.1)
+
+
 def train(args: argparse.Namespace) -> None:
     """Train, checkpoint every ``--ckpt-every`` steps, then evaluate on the held-out images."""
     torch.set_num_threads(args.threads)
@@ -66,11 +73,13 @@ def train(args: argparse.Namespace) -> None:
     rng = np.random.default_rng(args.seed)
     images = build_pyramid(TRAIN_IMAGES, (1.0, 0.9, 0.8, 0.7))
     model = DnCNN()
-    # Residual learning: start the last layer near zero so the first prediction is "no noise" and the
+    if args.init:
+        # Continue from earlier weights (a second stage of the same recipe; see the module docstring).
+        model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=True))
+    else:
+        _init_residual(model)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr): start the last layer near zero so the first prediction is "no noise" and the
     # initial loss is the noise variance rather than a large random residual.
-    with torch.no_grad():
-        model.body[-1].weight.mul_(0.1)
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[int(args.steps * 0.6), int(args.steps * 0.85)], gamma=0.1)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -107,6 +116,7 @@ def main() -> None:
     p.add_argument("--log-every", type=int, default=25)
     p.add_argument("--ckpt-every", type=int, default=100)
     p.add_argument("--out", default="clients/codec/weights/dncnn_sigma25.pt")
+    p.add_argument("--init", default=None, help="Start from these weights instead of a fresh initialisation.")
     p.add_argument("--eval-only", action="store_true", help="Only evaluate the weights at --out.")
     args = p.parse_args()
     if args.eval_only:
