@@ -30,6 +30,7 @@ test-python: setup
 
 test-solidity: setup
 	node_modules/.bin/forge test
+	node_modules/.bin/forge snapshot --check --match-contract 'ModelRegistryTest|GasBudgetTest'
 
 slither: setup
 	scripts/slither.sh

@@ -76,6 +76,7 @@ class _BenchGroup(_LazyGroup):
     lazy = {
         "codec": _Lazy("registry.commands.codec", "Codec speed and DnCNN inference time.", "bench"),
         "he": _Lazy("registry.commands.he", "Per-value phe vs packed Paillier vs TenSEAL CKKS.", "bench"),
+        "registry": _Lazy("registry.commands.chain", "Gas per registry action from real receipts.", "bench"),
     }
 
 
