@@ -78,8 +78,7 @@ def train(args: argparse.Namespace) -> None:
         model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=True))
     else:
         _init_residual(model)
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr): start the last layer near zero so the first prediction is "no noise" and the
-    # initial loss is the noise variance rather than a large random residual.
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[int(args.steps * 0.6), int(args.steps * 0.85)], gamma=0.1)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
