@@ -1,0 +1,564 @@
+"""One real federated round through the registry, every party acting as its own dev account.
+
+Composes the public APIs of the layers, nothing simulated: the data owner encrypts its digits with the codec
+and registers the cipher sheets; three analysts fetch, verify and decrypt their sheet, train locally and submit
+packed-Paillier updates; the aggregator sums them without any key; the key holder recomputes the aggregate from
+the update CIDs, decrypts, evaluates and finalizes model version 1; an auditor re-verifies every hash.
+Every artifact goes to the real IPFS node and every record to the real chain.
+
+Stand-ins until later issues land (each is said in the output too):
+- the codec key is handed to the analysts in-process (key wrapping comes later), so no codec grant is on chain;
+- the Paillier private key never leaves the key holder; its on-chain grant points at a custody record
+  (key holder, key fingerprint; no secret inside) where a wrapped key will go;
+- the initial model (version 0) is agreed by seed, ``build_model(model, seed)``: the registry has no
+  artifact kind for a model that no round produced;
+- the global model is published in clear (federation-key encryption of models comes with key wrapping).
+
+Run it with ``scripts/demo.py`` (``make demo``), or call :func:`run_demo_round` with devnet settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+from clients.aggregation import ClientUpdate, validate_updates
+from clients.codec import CodecKey, decrypt, encrypt
+from clients.fl import (
+    FLClient,
+    LabelledData,
+    TrainConfig,
+    build_model,
+    evaluate,
+    get_flat_params,
+    load_digits_data,
+    partition_iid,
+    set_flat_params,
+    split_train_test,
+)
+from clients.he import (
+    EncodingParams,
+    EncryptedAggregate,
+    KeyPair,
+    aggregate_update_bytes,
+    decrypt_aggregate,
+    encrypt_update,
+    generate_keypair,
+    key_fingerprint,
+    public_key_from_bytes,
+    public_key_to_bytes,
+)
+from registry.chain import (
+    ArtifactInput,
+    ArtifactKind,
+    CodecKeyPolicy,
+    DpParameters,
+    KeyKind,
+    ModelRegistry,
+    Role,
+    compile_registry,
+    connect,
+    events,
+)
+from registry.config import Settings
+from registry.devnet import dev_account
+from registry.store import ArtifactStore, StoredArtifact
+
+# One dev account per party (Anvil's public development mnemonic).
+ACCOUNT_INDEX = {"admin": 0, "owner": 1, "aggregator": 5, "key holder": 6, "auditor": 7}
+FIRST_ANALYST_ACCOUNT = 2
+DIGIT_LEVELS = 16  # sklearn digits are integers 0..16
+PIXELS_PER_LEVEL = 15  # 16 * 15 = 240 fits a uint8 pixel and divides back exactly
+LABEL_STEP = 25  # label row pixel = label * 25 (0..225)
+PADDING_LABEL = 255  # label pixel of an empty tile
+SHEET_COLUMNS = 32
+ROUND_SECONDS = 3600
+
+
+class DemoRoundError(RuntimeError):
+    """A party found something that does not match the chain (a hash, a digest, an aggregate)."""
+
+
+@dataclass(frozen=True)
+class RoundOptions:
+    """How big the round is.
+
+    Attributes:
+        paillier_bits: Paillier modulus size (2048 for the demo, 1024 only to keep tests fast).
+        analysts: Number of analysts (one dataset each).
+        local_epochs: Local training epochs per analyst.
+        model: Model name for :func:`clients.fl.build_model`.
+        seed: Seed of the data split, partitions, initial model and training.
+        workers: Processes for Paillier encryption/decryption (``None``: one per core).
+    """
+
+    paillier_bits: int = 2048
+    analysts: int = 3
+    local_epochs: int = 2
+    model: str = "cnn"
+    seed: int = 0
+    workers: int | None = None
+
+
+@dataclass
+class RoundSummary:
+    """What the round produced, as read back from the chain and IPFS.
+
+    Attributes:
+        registry_address: The registry deployed for the demo.
+        deploy_block: Block of the deployment (event queries start there).
+        federation_id: The demo federation.
+        round: The round number.
+        model_version: Model version finalized by the round.
+        paillier_bits: Paillier modulus size used.
+        accuracy: Test accuracy of the new global model (held-out digits).
+        aggregate_sha256: sha256 of the encrypted aggregate as recorded on chain (hex).
+        recomputed_sha256: sha256 of the aggregate the key holder recomputed from the update CIDs (hex).
+        audit_recomputed_sha256: The same, recomputed independently by the auditor (hex).
+        artifacts_total: Artifacts the federation registered.
+        artifacts_verified: Artifacts whose chain digest and IPFS content both verified.
+        key_grants_verified: Key grants whose blob on IPFS matches the sha256 in the grant event.
+        gas: ``(party, action, gas used)`` of every transaction, in order.
+        lineage: ``{"model": id, "aggregate": id, "updates": [ids], "datasets": [ids]}`` artifact ids.
+        seconds: Wall time of the round.
+    """
+
+    registry_address: str
+    deploy_block: int
+    federation_id: int
+    round: int = 0
+    model_version: int = 0
+    paillier_bits: int = 0
+    accuracy: float = 0.0
+    aggregate_sha256: str = ""
+    recomputed_sha256: str = ""
+    audit_recomputed_sha256: str = ""
+    artifacts_total: int = 0
+    artifacts_verified: int = 0
+    key_grants_verified: int = 0
+    gas: list[tuple[str, str, int]] = field(default_factory=list)
+    lineage: dict[str, object] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+class Narrator:
+    """Prints each step (party, action, CID, gas) and records the gas of every transaction."""
+
+    COLORS = {"admin": "magenta", "owner": "green", "aggregator": "yellow", "key holder": "cyan",
+              "auditor": "blue"}
+
+    def __init__(self, console: Console, summary: RoundSummary) -> None:
+        self.console = console
+        self.summary = summary
+
+    def step(self, party: str, action: str, cid: str | None = None, registry: ModelRegistry | None = None) -> None:
+        """Print one step; with ``registry``, its last transaction's gas is printed and recorded."""
+        color = self.COLORS.get(party, "white")
+        line = f"[bold {color}]{party:<11}[/] {action}"
+        if cid:
+            line += f"  [dim]cid[/] {cid}"
+        if registry is not None and registry.last_receipt is not None:
+            gas = int(registry.last_receipt["gasUsed"])
+            self.summary.gas.append((party, action, gas))
+            line += f"  [dim]gas[/] {gas:,}"
+        self.console.print(line, highlight=False)
+
+    def note(self, text: str) -> None:
+        self.console.print(f"            [italic dim]{text}[/]", highlight=False)
+
+
+def _as_input(stored: StoredArtifact) -> ArtifactInput:
+    return ArtifactInput(stored.cid, bytes.fromhex(stored.sha256), stored.size)
+
+
+def _fetch_verified(registry: ModelRegistry, store: ArtifactStore, record: events.ArtifactRegistered) -> bytes:
+    """The bytes of an artifact, checked against the chain's storage digest and the event's sha256.
+
+    Raises:
+        DemoRoundError: If the event does not match the digest in contract storage.
+        IntegrityError: If IPFS content does not match the CID or the on-chain sha256.
+    """
+    if not registry.verify_artifact(record):
+        raise DemoRoundError(
+            f"artifact #{record.artifact_id} ({record.kind.name}, {record.cid}): the event does not match the "
+            f"digest in contract storage at {registry.address}; do not use it, report the registry"
+        )
+    return store.get_bytes(record.cid, expected_sha256=record.sha256.hex())
+
+
+# ---------------------------------------------------------------------------------------------- digit sheets
+
+
+def render_sheet(data: LabelledData, columns: int = SHEET_COLUMNS) -> np.ndarray:
+    """Render labelled 8x8 digits as one uint8 image: 9-pixel-high tiles, the 9th row holds the label.
+
+    Raises:
+        ValueError: If the samples are not 1x8x8 digits with integer levels 0..16.
+    """
+    if data.sample_shape != (1, 8, 8):
+        raise ValueError(f"a digit sheet holds 1x8x8 samples, got {data.sample_shape}")
+    levels = np.rint(data.x[:, 0] * DIGIT_LEVELS)
+    if not np.allclose(levels, data.x[:, 0] * DIGIT_LEVELS, atol=1e-4) or levels.max() > DIGIT_LEVELS:
+        raise ValueError("digit sheets need sklearn digit levels (multiples of 1/16 in [0, 1])")
+    rows = -(-len(data) // columns)
+    sheet = np.full((rows * 9, columns * 8), PADDING_LABEL, dtype=np.uint8)
+    for i in range(len(data)):
+        r, c = divmod(i, columns)
+        sheet[r * 9:r * 9 + 8, c * 8:c * 8 + 8] = levels[i].astype(np.uint8) * PIXELS_PER_LEVEL
+        sheet[r * 9 + 8, c * 8:c * 8 + 8] = data.y[i] * LABEL_STEP
+    return sheet
+
+
+def read_sheet(sheet: np.ndarray, num_classes: int = 10) -> LabelledData:
+    """Parse a sheet made by :func:`render_sheet` back into digits scaled to [0, 1], shaped (N, 1, 8, 8)."""
+    rows, columns = sheet.shape[0] // 9, sheet.shape[1] // 8
+    xs, ys = [], []
+    for r in range(rows):
+        for c in range(columns):
+            label = int(sheet[r * 9 + 8, c * 8])
+            if label == PADDING_LABEL:
+                continue
+            xs.append(sheet[r * 9:r * 9 + 8, c * 8:c * 8 + 8] // PIXELS_PER_LEVEL)
+            ys.append(label // LABEL_STEP)
+    x = (np.stack(xs).astype(np.float64) / DIGIT_LEVELS).astype(np.float32)[:, None, :, :]
+    return LabelledData(x, np.array(ys, dtype=np.int64), num_classes, tuple(str(d) for d in range(num_classes)))
+
+
+# ---------------------------------------------------------------------------------------------- parties
+
+
+@dataclass
+class Federation:
+    """What the parties share after set-up: the registry (as admin), the store, ids and the key holder's key."""
+
+    admin: ModelRegistry
+    store: ArtifactStore
+    federation_id: int
+    keys: KeyPair  # held by the key holder only; the others read the public key from the chain
+    encoding: EncodingParams
+
+    def party(self, name: str) -> ModelRegistry:
+        return self.admin.as_account(dev_account(ACCOUNT_INDEX[name]))
+
+    def analyst(self, index: int) -> ModelRegistry:
+        return self.admin.as_account(dev_account(FIRST_ANALYST_ACCOUNT + index))
+
+    def public_key_from_chain(self, registry: ModelRegistry):  # -> paillier.PaillierPublicKey
+        """The federation's Paillier public key, fetched from IPFS and verified against the chain."""
+        artifact_id = registry.federation(self.federation_id).paillier_public_key_artifact
+        return public_key_from_bytes(_fetch_verified(registry, self.store, registry.artifact(artifact_id)))
+
+
+def admin_sets_up(settings: Settings, options: RoundOptions, narrator: Narrator) -> Federation:
+    """Admin deploys the registry, creates the federation, records the Paillier public key and grants roles."""
+    w3 = connect(settings.rpc_url, settings.chain_id)
+    store = ArtifactStore(settings.ipfs_api)
+    admin, deployment = ModelRegistry.deploy(w3, dev_account(ACCOUNT_INDEX["admin"]), compiled=compile_registry())
+    narrator.summary.registry_address, narrator.summary.deploy_block = deployment.address, deployment.block
+    narrator.step("admin", f"deploy ModelRegistry at {deployment.address}", registry=admin)
+    federation_id = admin.create_federation(admin.account, options.analysts, CodecKeyPolicy.PER_DATA_OWNER)
+    narrator.summary.federation_id = federation_id
+    narrator.step("admin", f"create federation {federation_id} (min {options.analysts} updates per round)",
+                  registry=admin)
+
+    # The key holder generates the pair itself, so the private key never leaves it.
+    started = time.perf_counter()
+    keys = generate_keypair(options.paillier_bits)
+    narrator.step("key holder", f"generate a {options.paillier_bits}-bit packed-Paillier key pair "
+                                f"({time.perf_counter() - started:.1f} s); hands the public key to the admin")
+    federation = Federation(admin, store, federation_id, keys,
+                            EncodingParams(clip_bound=1.0, value_bits=16, max_clients=10, max_weight=1024))
+    public = store.put_bytes(public_key_to_bytes(keys.public_key))
+    admin.set_paillier_public_key(federation_id, _as_input(public))
+    narrator.step("admin", "record the Paillier public key", public.cid, admin)
+
+    holder = federation.party("key holder")
+    custody = json.dumps({
+        "kind": "paillier-private-key-custody", "federation_id": federation_id, "key_holder": holder.account,
+        "public_key_sha256": public.sha256, "key_fingerprint": key_fingerprint(keys.public_key).hex(),
+        "wrapped_key": None, "note": "generated and kept by the key holder; key wrapping comes in a later issue",
+    }, sort_keys=True).encode()
+    custody_stored = store.put_bytes(custody)
+    admin.grant_key(federation_id, KeyKind.PAILLIER_PRIVATE_KEY, holder.account, custody_stored.cid,
+                    bytes.fromhex(custody_stored.sha256))
+    narrator.step("admin", "grant the Paillier private key to the key holder", custody_stored.cid, admin)
+    narrator.note("the grant points at a custody record (no secret inside): key wrapping comes in a later issue")
+
+    admin.grant_role(federation_id, Role.DATA_OWNER, federation.party("owner").account)
+    narrator.step("admin", "grant DATA_OWNER to the owner", registry=admin)
+    for i in range(options.analysts):
+        admin.grant_role(federation_id, Role.ANALYST, federation.analyst(i).account)
+        narrator.step("admin", f"grant ANALYST to analyst-{i + 1}", registry=admin)
+    admin.grant_role(federation_id, Role.AGGREGATOR, federation.party("aggregator").account)
+    narrator.step("admin", "grant AGGREGATOR to the aggregator", registry=admin)
+    return federation
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A registered cipher sheet of one analyst's partition."""
+
+    artifact_id: int
+    cid: str
+    samples: int
+
+
+def owner_publishes(federation: Federation, train: LabelledData, options: RoundOptions,
+                    narrator: Narrator) -> tuple[list[Dataset], CodecKey]:
+    """Data owner: one digit sheet per analyst, encrypted with the codec (exact mode), on IPFS and on chain."""
+    owner = federation.party("owner")
+    key = CodecKey.generate()
+    narrator.step("owner", "generate a codec key (exact mode)")
+    datasets = []
+    for i, indices in enumerate(partition_iid(len(train), options.analysts, seed=options.seed)):
+        sheet = render_sheet(train.subset(indices))
+        stored = federation.store.put_bytes(encrypt(sheet, key, mode="exact"))
+        artifact_id = owner.register_artifact(federation.federation_id, ArtifactKind.DATASET, _as_input(stored))
+        datasets.append(Dataset(artifact_id, stored.cid, len(indices)))
+        narrator.step("owner", f"register dataset #{artifact_id}: {len(indices)} digits as a "
+                               f"{sheet.shape[0]}x{sheet.shape[1]} cipher sheet ({stored.size:,} B)",
+                      stored.cid, owner)
+    narrator.note("the codec key is handed to the analysts in-process for now: key wrapping comes in a later issue")
+    return datasets, key
+
+
+def admin_opens_round(federation: Federation, narrator: Narrator) -> int:
+    admin = federation.admin
+    deadline = admin.w3.eth.get_block("latest")["timestamp"] + ROUND_SECONDS
+    round_ = admin.open_round(federation.federation_id, deadline)
+    narrator.summary.round = round_
+    narrator.step("admin", f"open round {round_} (deadline in {ROUND_SECONDS} s)", registry=admin)
+    return round_
+
+
+def analyst_trains(federation: Federation, index: int, round_: int, dataset: Dataset, codec_key: CodecKey,
+                   initial: np.ndarray, options: RoundOptions, narrator: Narrator) -> int:
+    """Analyst: fetch + verify + decrypt its dataset, train, encrypt the update, upload, submit it."""
+    name = f"analyst-{index + 1}"
+    analyst = federation.analyst(index)
+    record = analyst.artifact(dataset.artifact_id, from_block=narrator.summary.deploy_block)
+    sheet = decrypt(_fetch_verified(analyst, federation.store, record), codec_key)
+    data = read_sheet(sheet)
+    narrator.step(name, f"fetch + verify (sha256 from chain) + decrypt dataset #{record.artifact_id}: "
+                        f"{len(data)} digits", record.cid)
+
+    client = FLClient(name, data, options.model, TrainConfig(local_epochs=options.local_epochs),
+                      torch.device("cpu"), seed=options.seed + index)
+    fit = client.fit(initial)
+    # The update is the change from the agreed initial model: small values, well inside the clip bound.
+    delta = np.asarray(fit.update.parameters, dtype=np.float64) - initial
+    _, refused = validate_updates([ClientUpdate(name, delta, fit.update.num_examples)])
+    if refused:
+        raise DemoRoundError(f"{name} refuses to submit its own update: {refused[0].reason}; check local training")
+    public_key = federation.public_key_from_chain(analyst)
+    started = time.perf_counter()
+    encrypted = encrypt_update(public_key, delta, fit.update.num_examples, federation.encoding, name,
+                               workers=options.workers)
+    blob = encrypted.to_bytes(public_key)
+    narrator.step(name, f"train {options.local_epochs} epoch(s) (loss {fit.loss:.3f}), encrypt {delta.size:,} "
+                        f"values into {len(encrypted.ciphertexts)} ciphertexts ({time.perf_counter() - started:.1f} s)")
+    stored = federation.store.put_bytes(blob)
+    update_id = analyst.submit_update(federation.federation_id, round_, _as_input(stored), [dataset.artifact_id])
+    narrator.step(name, f"submit update #{update_id} ({stored.size:,} B, weight {fit.update.num_examples})",
+                  stored.cid, analyst)
+    return update_id
+
+
+def _round_updates(registry: ModelRegistry, federation_id: int, round_: int,
+                   from_block: int) -> list[events.ArtifactRegistered]:
+    """The round's update records, as named by its UpdateSubmitted events, in artifact-id order."""
+    submitted = registry.events(events.UpdateSubmitted, from_block=from_block, federation_id=federation_id,
+                                round=round_)
+    return [registry.artifact(s.artifact_id, from_block=from_block)
+            for s in sorted(submitted, key=lambda s: s.artifact_id)]
+
+
+def aggregator_sums(federation: Federation, round_: int, narrator: Narrator) -> int:
+    """Aggregator (no private key): close the round, fetch + verify every update, sum, upload, post the hash."""
+    aggregator = federation.party("aggregator")
+    fid = federation.federation_id
+    count = aggregator.close_round(fid, round_)
+    narrator.step("aggregator", f"close round {round_} with {count} updates", registry=aggregator)
+    records = _round_updates(aggregator, fid, round_, narrator.summary.deploy_block)
+    blobs = [_fetch_verified(aggregator, federation.store, r) for r in records]
+    narrator.step("aggregator", f"fetch + verify updates {', '.join(f'#{r.artifact_id}' for r in records)} "
+                                "against the chain")
+    public_key = federation.public_key_from_chain(aggregator)
+    aggregate = aggregate_update_bytes(blobs, public_key)
+    stored = federation.store.put_bytes(aggregate)
+    aggregate_id = aggregator.post_aggregate(fid, round_, _as_input(stored), [r.artifact_id for r in records])
+    narrator.step("aggregator", f"sum without any key, post aggregate #{aggregate_id} "
+                                f"(sha256 {stored.sha256[:16]}…)", stored.cid, aggregator)
+    return aggregate_id
+
+
+def recompute_aggregate(registry: ModelRegistry, federation: Federation, round_: int,
+                        from_block: int) -> tuple[events.ArtifactRegistered, bytes]:
+    """Anyone: recompute a round's encrypted aggregate from its update CIDs and match the on-chain hash.
+
+    Returns:
+        The aggregate's record and the recomputed aggregate bytes.
+
+    Raises:
+        DemoRoundError: If the recomputed aggregate's sha256 differs from the chain's.
+    """
+    stored_round = registry.round(federation.federation_id, round_)
+    record = registry.artifact(stored_round.aggregate_artifact, from_block=from_block)
+    updates = [registry.artifact(p, from_block=from_block) for p in record.parents]
+    blobs = [_fetch_verified(registry, federation.store, u) for u in updates]
+    recomputed = aggregate_update_bytes(blobs, federation.public_key_from_chain(registry))
+    if hashlib.sha256(recomputed).digest() != stored_round.aggregate_sha256:
+        raise DemoRoundError(
+            f"round {round_}: the aggregate recomputed from updates {list(record.parents)} has sha256 "
+            f"{hashlib.sha256(recomputed).hexdigest()}, the chain records {stored_round.aggregate_sha256.hex()}: "
+            "the aggregator posted a wrong aggregate; do not decrypt it, abort the round"
+        )
+    return record, recomputed
+
+
+def key_holder_finalizes(federation: Federation, round_: int, initial: np.ndarray, test: LabelledData,
+                         options: RoundOptions, narrator: Narrator) -> int:
+    """Key holder: verify the aggregate by recomputation, decrypt, evaluate, publish model + metrics, finalize."""
+    holder = federation.party("key holder")
+    from_block = narrator.summary.deploy_block
+    record, recomputed = recompute_aggregate(holder, federation, round_, from_block)
+    fetched = _fetch_verified(holder, federation.store, record)
+    if fetched != recomputed:
+        raise DemoRoundError(f"aggregate #{record.artifact_id} ({record.cid}) differs from the recomputation")
+    narrator.summary.aggregate_sha256 = record.sha256.hex()
+    narrator.summary.recomputed_sha256 = hashlib.sha256(recomputed).hexdigest()
+    narrator.step("key holder", f"recompute the aggregate from updates {list(record.parents)}: byte-identical, "
+                                "sha256 matches the chain", record.cid)
+
+    aggregate = EncryptedAggregate.from_bytes(recomputed, federation.keys.public_key)
+    mean_delta = decrypt_aggregate(federation.keys.private_key, aggregate, options.workers)
+    model = build_model(options.model, test.sample_shape, test.num_classes, seed=options.seed)
+    set_flat_params(model, (initial + mean_delta).astype(np.float32))
+    metrics = evaluate(model, test)
+    narrator.summary.accuracy = metrics.accuracy
+    narrator.step("key holder", f"decrypt (weights total {aggregate.weights_total}), new global model: "
+                                f"test accuracy {metrics.accuracy:.3f} on {metrics.num_samples} held-out digits")
+
+    buffer = io.BytesIO()
+    np.save(buffer, get_flat_params(model), allow_pickle=False)
+    model_stored = federation.store.put_bytes(buffer.getvalue())
+    report = {"round": round_, "model": options.model, "num_parameters": int(mean_delta.size),
+              "accuracy": metrics.accuracy, "f1": metrics.f1, "num_test_samples": metrics.num_samples,
+              "paillier_bits": options.paillier_bits, "quantization_bound": aggregate.layout.quantization_bound,
+              "weights_total": aggregate.weights_total, "dp": None}
+    metrics_stored = federation.store.put_bytes(json.dumps(report, sort_keys=True).encode())
+    narrator.step("key holder", "upload the global model (float32 .npy)", model_stored.cid)
+    narrator.step("key holder", "upload the metrics JSON", metrics_stored.cid)
+    version = holder.finalize_round(federation.federation_id, round_, _as_input(model_stored),
+                                    _as_input(metrics_stored), DpParameters.none())
+    narrator.summary.model_version = version
+    narrator.step("key holder", f"finalize round {round_}: model version {version} (no DP)", registry=holder)
+    return version
+
+
+def auditor_checks(federation: Federation, version: int, narrator: Narrator, console: Console) -> None:
+    """Auditor (chain + IPFS only): re-verify every artifact, recompute the aggregate, print the lineage."""
+    auditor = federation.admin.as_account(dev_account(ACCOUNT_INDEX["auditor"]).address)
+    fid, from_block = federation.federation_id, narrator.summary.deploy_block
+    model_version = auditor.model_version(fid, version)
+    everything = auditor.artifacts(federation_id=fid, from_block=from_block)
+    verified = 0
+    for record in everything:
+        _fetch_verified(auditor, federation.store, record)  # raises on any mismatch
+        verified += 1
+    narrator.summary.artifacts_total, narrator.summary.artifacts_verified = len(everything), verified
+    narrator.step("auditor", f"re-verify {verified}/{len(everything)} artifacts: chain digest + IPFS content")
+    grants = auditor.events(events.KeyGranted, from_block=from_block, federation_id=fid)
+    for grant in grants:
+        federation.store.get_bytes(grant.wrapped_key_cid, expected_sha256=grant.wrapped_key_sha256.hex())
+    narrator.summary.key_grants_verified = len(grants)
+    narrator.step("auditor", f"re-verify {len(grants)} key grant blob(s) against the sha256 in their grant events")
+    _, recomputed = recompute_aggregate(auditor, federation, model_version.round, from_block)
+    narrator.summary.audit_recomputed_sha256 = hashlib.sha256(recomputed).hexdigest()
+    narrator.step("auditor", "recompute the round's aggregate from the update CIDs: hash matches the chain")
+
+    by_id = {r.artifact_id: r for r in everything}
+    model = by_id[model_version.global_model_artifact]
+    aggregate = by_id[model.parents[0]]
+    updates = [by_id[u] for u in aggregate.parents]
+    datasets = sorted({p for u in updates for p in u.parents})
+    finalized = auditor.events(events.RoundFinalized, from_block=from_block, federation_id=fid,
+                               round=model_version.round)
+    dp = finalized[0].dp
+    tree = Tree(f"[bold]model v{version}[/] #{model.artifact_id} {model.cid}  "
+                f"(key holder {finalized[0].key_holder[:10]}…, DP: "
+                f"{f'ε={dp.epsilon} δ={dp.delta} σ={dp.noise_multiplier} C={dp.clip_norm}' if dp.enabled else 'none'})")
+    tree.add(f"metrics #{model_version.metrics_artifact} {by_id[model_version.metrics_artifact].cid}")
+    node = tree.add(f"round {model_version.round}: aggregate #{aggregate.artifact_id} {aggregate.cid}")
+    for update in updates:
+        leaf = node.add(f"update #{update.artifact_id} {update.cid} (analyst {update.submitter[:10]}…)")
+        for parent in update.parents:
+            leaf.add(f"dataset #{parent} {by_id[parent].cid} (owner {by_id[parent].submitter[:10]}…)")
+    console.print(tree)
+    narrator.summary.lineage = {"model": model.artifact_id, "aggregate": aggregate.artifact_id,
+                                "updates": [u.artifact_id for u in updates], "datasets": datasets}
+
+
+def gas_table(summary: RoundSummary) -> Table:
+    """Gas used per transaction of the round."""
+    table = Table(title="gas per transaction")
+    for column in ("party", "action", "gas"):
+        table.add_column(column, justify="right" if column == "gas" else "left")
+    for party, action, gas in summary.gas:
+        table.add_row(party, action, f"{gas:,}")
+    table.add_row("", "[bold]total[/]", f"[bold]{sum(g for _, _, g in summary.gas):,}[/]")
+    return table
+
+
+def run_demo_round(settings: Settings, options: RoundOptions | None = None,
+                   console: Console | None = None) -> RoundSummary:
+    """Run one federated round on the devnet of ``settings`` and return what the chain and IPFS hold.
+
+    Args:
+        settings: Resolved settings with ``rpc_url`` and ``ipfs_api`` of a running devnet.
+        options: Round size (default: 3 analysts, 2048-bit Paillier, 2 local epochs).
+        console: Where the steps are printed (default: stdout).
+
+    Raises:
+        DemoRoundError: If a party finds a hash, digest or aggregate that does not match the chain.
+        ChainError, StoreError: If the chain or the IPFS node refuses or cannot be reached.
+    """
+    options = options or RoundOptions()
+    console = console or Console(soft_wrap=True)
+    if not settings.rpc_url or not settings.ipfs_api:
+        raise DemoRoundError("no chain RPC or IPFS API configured: start the devnet with `flep devnet up`")
+    started = time.perf_counter()
+    summary = RoundSummary(registry_address="", deploy_block=0, federation_id=0, paillier_bits=options.paillier_bits)
+    narrator = Narrator(console, summary)
+    console.print(f"[bold]One federated round[/]: {options.analysts} analysts, {options.model} on sklearn digits, "
+                  f"{options.paillier_bits}-bit packed Paillier, {options.local_epochs} local epoch(s), no DP")
+
+    train, test = split_train_test(load_digits_data(), 0.2, seed=options.seed)
+    federation = admin_sets_up(settings, options, narrator)
+    datasets, codec_key = owner_publishes(federation, train, options, narrator)
+    # Version 0 is agreed by seed: the registry has no artifact kind for a model no round produced.
+    initial = get_flat_params(build_model(options.model, train.sample_shape, train.num_classes, seed=options.seed))
+    initial = initial.astype(np.float64)
+    narrator.note(f"initial model: build_model({options.model!r}, seed={options.seed}), "
+                  f"{initial.size:,} parameters, agreed by seed")
+    round_ = admin_opens_round(federation, narrator)
+    for i, dataset in enumerate(datasets):
+        analyst_trains(federation, i, round_, dataset, codec_key, initial, options, narrator)
+    aggregator_sums(federation, round_, narrator)
+    version = key_holder_finalizes(federation, round_, initial, test, options, narrator)
+    auditor_checks(federation, version, narrator, console)
+    summary.seconds = time.perf_counter() - started
+    console.print(gas_table(summary))
+    console.print(f"[bold green]round {round_} finalized as model version {version}[/]: accuracy "
+                  f"{summary.accuracy:.3f}, {summary.artifacts_verified}/{summary.artifacts_total} artifacts "
+                  f"verified, aggregate hash recomputed by key holder and auditor, {summary.seconds:.1f} s")
+    return summary
