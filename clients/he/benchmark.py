@@ -27,12 +27,14 @@ inflates much less.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import statistics
+import sys
 import time
 from dataclasses import asdict, dataclass
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -40,7 +42,7 @@ from clients.he.decryption import decrypt_aggregate
 from clients.he.encoding import EncodingParams, SlotLayout
 from clients.he.encryption import encrypt_update
 from clients.he.homomorphic_sum import aggregate_update_bytes
-from clients.he.keys import generate_keypair
+from clients.he.keys import KeyPair, generate_keypair
 from clients.he.parallel import default_workers
 from clients.he.randomness import RandomnessPool
 from clients.he.serialization import EncryptedAggregate, ciphertext_width
@@ -90,7 +92,8 @@ def _timed(func: Callable[[], object]) -> tuple[object, Timing]:
     return out, Timing(time.perf_counter() - start, _cpu_seconds() - cpu)
 
 
-def _per_value_phe(keys, updates, weights, reference, params_count, sample, workers, bits) -> SchemeFigures:
+def _per_value_phe(keys: KeyPair, updates: list[np.ndarray], weights: np.ndarray, params_count: int, sample: int,
+                   workers: int, bits: int) -> SchemeFigures:
     public_key, private_key = keys.public_key, keys.private_key
     values = updates[0][:sample]
     encrypted, t_enc = _timed(lambda: [public_key.encrypt(float(v)) for v in values])
@@ -125,7 +128,8 @@ def _per_value_phe(keys, updates, weights, reference, params_count, sample, work
     )
 
 
-def _packed(keys, updates, weights, reference, params: EncodingParams, workers, bits) -> SchemeFigures:
+def _packed(keys: KeyPair, updates: list[np.ndarray], weights: np.ndarray, reference: np.ndarray,
+            params: EncodingParams, workers: int, bits: int) -> SchemeFigures:
     public_key = keys.public_key
     cold_times, blobs = [], []
     online = offline = None
@@ -167,7 +171,27 @@ def _packed(keys, updates, weights, reference, params: EncodingParams, workers, 
     )
 
 
-def _tenseal(updates, weights, reference) -> SchemeFigures:
+@contextlib.contextmanager
+def _native_stdout_silenced() -> Iterator[None]:
+    """Send file descriptor 1 to /dev/null: TenSEAL's C++ core prints warnings there, which would corrupt --json."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(devnull)
+        os.close(saved)
+
+
+def _tenseal(updates: list[np.ndarray], weights: np.ndarray, reference: np.ndarray) -> SchemeFigures:
+    with _native_stdout_silenced():
+        return _tenseal_round(updates, weights, reference)
+
+
+def _tenseal_round(updates: list[np.ndarray], weights: np.ndarray, reference: np.ndarray) -> SchemeFigures:
     import tenseal as ts
 
     context = ts.context(ts.SCHEME_TYPE.CKKS, poly_modulus_degree=8192, coeff_mod_bit_sizes=[60, 40, 40, 60])
@@ -243,7 +267,7 @@ def run_benchmark(
         say(f"generating a {key_bits}-bit Paillier key")
         keys = generate_keypair(key_bits)
         say(f"per-value phe, {key_bits} bits, {min(sample, params_count)} values")
-        rows.append(_per_value_phe(keys, updates, weights, reference, params_count, min(sample, params_count),
+        rows.append(_per_value_phe(keys, updates, weights, params_count, min(sample, params_count),
                                    workers, key_bits))
         say(f"packed Paillier, {key_bits} bits, {clients} clients x {params_count} values")
         rows.append(_packed(keys, updates, weights, reference, encoding, workers, key_bits))

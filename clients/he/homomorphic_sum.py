@@ -103,14 +103,20 @@ def aggregate_updates(
             inputs are byte-identical.
     """
     check_compatible(updates, public_key)
-    digests = sorted(digest(update.to_bytes(public_key)) for update in updates)
+    return _sum(updates, [digest(update.to_bytes(public_key)) for update in updates], public_key)
+
+
+def _sum(updates: Sequence[EncryptedUpdate], digests: list[bytes],
+         public_key: paillier.PaillierPublicKey) -> EncryptedAggregate:
+    """Sum updates already passed by :func:`check_compatible`, given their serialized digests."""
+    digests = sorted(digests)
     if len(set(digests)) != len(digests):
         raise DuplicateUpdateError("the same encrypted update bytes were given twice")
     n = gmpy2.mpz(public_key.n)
     nsquare = n * n
     sums = [gmpy2.mpz(c) for c in updates[0].ciphertexts]
     for update in updates[1:]:
-        sums = [s * c % nsquare for s, c in zip(sums, update.ciphertexts)]
+        sums = [gmpy2.mpz(c) * s % nsquare for s, c in zip(sums, update.ciphertexts)]
     first = updates[0]
     return EncryptedAggregate(
         key_fingerprint=first.key_fingerprint,
@@ -135,4 +141,7 @@ def aggregate_update_bytes(blobs: Sequence[bytes], public_key: paillier.Paillier
         HEError: Any refusal of :func:`aggregate_updates`.
     """
     updates = [EncryptedUpdate.from_bytes(blob, public_key) for blob in blobs]
-    return aggregate_updates(updates, public_key).to_bytes(public_key)
+    check_compatible(updates, public_key)
+    # Parsing is canonical (a parsed update re-serializes to the same bytes), so the
+    # digests of the files are the digests aggregate_updates would compute.
+    return _sum(updates, [digest(blob) for blob in blobs], public_key).to_bytes(public_key)

@@ -245,16 +245,23 @@ def _decode_body(data: bytes, offset: int, header: dict, public_key: paillier.Pa
 def check_ciphertexts(ciphertexts: list[int], public_key: paillier.PaillierPublicKey, source: str) -> tuple[int, ...]:
     """Check every ciphertext lies in Z*_{n^2}.
 
+    A ciphertext shares a factor with n exactly when the product of all of
+    them mod n does (p and q are prime), so one gcd checks the whole list; the
+    per-ciphertext scan only runs to name the culprit.
+
     Raises:
         MalformedCiphertextError: Naming the first bad ciphertext's index and ``source``.
     """
     n = gmpy2.mpz(public_key.n)
     nsquare = n * n
+    product = gmpy2.mpz(1)
     for index, c in enumerate(ciphertexts):
         if c >= nsquare:
             raise MalformedCiphertextError(f"ciphertext {index} of {source} is >= n^2; the file is corrupted or forged")
-        if c <= 0 or gmpy2.gcd(c, n) != 1:
-            raise MalformedCiphertextError(
-                f"ciphertext {index} of {source} is not a unit mod n^2 (zero or shares a factor with n); refused"
-            )
+        product = product * c % n
+    if gmpy2.gcd(product, n) != 1:
+        index = next(i for i, c in enumerate(ciphertexts) if gmpy2.gcd(c, n) != 1)
+        raise MalformedCiphertextError(
+            f"ciphertext {index} of {source} is not a unit mod n^2 (zero or shares a factor with n); refused"
+        )
     return tuple(ciphertexts)
