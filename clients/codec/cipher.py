@@ -29,19 +29,23 @@ DECRYPT_ORDERS = ("paper", "denoise-last")
 MAX_CHANNELS = 4
 
 
-def padded_shape(height: int, width: int) -> tuple[int, int]:
+def padded_shape(height: int, width: int, fixed_side: int = 0) -> tuple[int, int]:
     """Smallest (H', W') >= (H, W) whose sides are multiples of their own sub-block side."""
     ph, pw = height, width
     while True:
-        side = block_side(ph, pw)
+        side = block_side(ph, pw, fixed_side)
         nh, nw = -(-ph // side) * side, -(-pw // side) * side
         if (nh, nw) == (ph, pw):
             return ph, pw
         ph, pw = nh, nw
 
 
-def to_planes(image: np.ndarray) -> np.ndarray:
+def to_planes(image: np.ndarray, fixed_side: int = 0) -> np.ndarray:
     """Validate an image and return edge-padded uint8 planes (C, H', W').
+
+    Args:
+        image: uint8 (H, W) or (H, W, C) image.
+        fixed_side: The key's ``block_side`` (0: follow the image size).
 
     Raises:
         ImageFormatError: not a uint8 array of shape (H, W) or (H, W, C<=4), or empty.
@@ -55,7 +59,7 @@ def to_planes(image: np.ndarray) -> np.ndarray:
     if image.size == 0:
         raise ImageFormatError(f"image is empty (shape {image.shape})")
     planes = image[None] if image.ndim == 2 else np.moveaxis(image, -1, 0)
-    ph, pw = padded_shape(planes.shape[1], planes.shape[2])
+    ph, pw = padded_shape(planes.shape[1], planes.shape[2], fixed_side)
     pad = ((0, 0), (0, ph - planes.shape[1]), (0, pw - planes.shape[2]))
     return np.ascontiguousarray(np.pad(planes, pad, mode="edge"))
 

@@ -32,7 +32,7 @@ def encrypt(image: np.ndarray, key: CodecKey, mode: str = "exact", nonce: bytes 
     nonce = os.urandom(NONCE_BYTES) if nonce is None else bytes(nonce)
     if len(nonce) != NONCE_BYTES:
         raise CodecError(f"nonce must be {NONCE_BYTES} bytes, got {len(nonce)}")
-    planes = to_planes(image)
+    planes = to_planes(image, key.block_side)
     cipher = encrypt_planes(planes, key, mode, nonce)
     channels = 0 if image.ndim == 2 else image.shape[2]
     header = Header(mode, cipher.dtype, channels, image.shape[0], image.shape[1], planes.shape[1], planes.shape[2],

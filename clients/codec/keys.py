@@ -44,7 +44,9 @@ class CodecKey:
         noise_mean: Mean of the additive Gaussian noise (0..255 scale).
         noise_std: Standard deviation of the additive Gaussian noise (paper: 25).
         wavelet: PyWavelets wavelet name used by paper mode's float DWT.
-        diffusion_rounds: Number of 4-pass diffusion rounds in exact mode (>= 1).
+        diffusion_rounds: Number of diffusion rounds in exact mode (>= 1).
+        block_side: Scrambling sub-block side (a power of two >= 2), or 0 to follow the image size (2 below
+            512 pixels on the short side, doubling at 512, 1024, ...).
         version: Key format version.
     """
 
@@ -54,6 +56,7 @@ class CodecKey:
     noise_std: float = 25.0
     wavelet: str = "haar"
     diffusion_rounds: int = 1
+    block_side: int = 0
     version: int = KEY_VERSION
 
     def __post_init__(self) -> None:
@@ -65,6 +68,9 @@ class CodecKey:
             raise KeyFormatError(f"codec key noise_std must be >= 0, got {self.noise_std}")
         if int(self.diffusion_rounds) < 1:
             raise KeyFormatError(f"codec key diffusion_rounds must be >= 1, got {self.diffusion_rounds}")
+        side = int(self.block_side)
+        if side != 0 and (side < 2 or side & (side - 1)):
+            raise KeyFormatError(f"codec key block_side must be 0 (automatic) or a power of two >= 2, got {side}")
         if self.version != KEY_VERSION:
             raise KeyFormatError(f"codec key version {self.version} is not supported (this build reads {KEY_VERSION})")
 
@@ -75,7 +81,7 @@ class CodecKey:
 
     def derive(self, label: str, length: int) -> bytes:
         """``length`` bytes of key material bound to this key's secret, parameters and ``label``."""
-        info = f"{label}|{self.alpha!r}|{self.noise_mean!r}|{self.noise_std!r}|{self.wavelet}|{self.diffusion_rounds}"
+        info = f"{label}|{self.alpha!r}|{self.noise_mean!r}|{self.noise_std!r}|{self.wavelet}|{self.diffusion_rounds}|{self.block_side}"
         return _hkdf(bytes(self.secret), info.encode(), length)
 
     def derive_units(self, label: str, count: int) -> np.ndarray:

@@ -71,7 +71,7 @@ def analyze_image(
     """
     rng = np.random.default_rng(seed)
     nonce = rng.bytes(NONCE_BYTES)
-    plain = to_planes(image)
+    plain = to_planes(image, key.block_side)
     encrypt(image, key, mode, nonce=nonce)  # warm-up: derive per-shape key material once, as a batch would
     blob, enc_ms = _timed(encrypt, image, key, mode, nonce=nonce)
     decrypted, dec_ms = _timed(decrypt, blob, key, denoiser=denoiser)
@@ -83,7 +83,7 @@ def analyze_image(
     changed = image.copy()
     idx = (y, x) if image.ndim == 2 else (y, x, c)
     changed[idx] = (int(changed[idx]) + 1) % 256
-    cipher2 = _as_bytes(encrypt_planes(to_planes(changed), key, mode, nonce))
+    cipher2 = _as_bytes(encrypt_planes(to_planes(changed, key.block_side), key, mode, nonce))
     npcr, uaci = npcr_uaci(cbytes, cipher2)
 
     # Key sensitivity: one secret bit flipped -> decrypt the same cipher, and encrypt the same plaintext.

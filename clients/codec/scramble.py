@@ -17,8 +17,10 @@ from clients.codec.chaos import digit_bytes, logistic_lanes
 from clients.codec.keys import CodecKey
 
 
-def block_side(height: int, width: int) -> int:
-    """Sub-block side for an image: 2 below 512 pixels on the short side, doubling each power of two above."""
+def block_side(height: int, width: int, fixed: int = 0) -> int:
+    """Sub-block side: ``fixed`` when non-zero, else 2 below 512 pixels on the short side, doubling above."""
+    if fixed:
+        return fixed
     short = max(1, min(height, width))
     return 2 ** max(1, int(np.floor(np.log2(short))) - 7)
 
@@ -45,14 +47,14 @@ def _spirals(side: int) -> np.ndarray:
 def scramble_permutation(key: CodecKey, height: int, width: int, channel: int = 0) -> np.ndarray:
     """Flat gather index ``perm`` so that ``scrambled.flat = plain.flat[perm]`` for one channel plane.
 
-    ``height`` and ``width`` must be multiples of :func:`block_side`.
+    ``height`` and ``width`` must be multiples of :func:`block_side` (see :func:`clients.codec.cipher.to_planes`).
     """
     return _permutation(key, height, width, channel)
 
 
 @lru_cache(maxsize=64)
 def _permutation(key: CodecKey, height: int, width: int, channel: int) -> np.ndarray:
-    side = block_side(height, width)
+    side = block_side(height, width, key.block_side)
     by, bx = height // side, width // side
     nblocks = by * bx
     # Flat index of every pixel, grouped as (block, pixel-within-block in row-major order).

@@ -55,11 +55,12 @@ def keygen(
     alpha: float = typer.Option(0.8, help="Blend weight of the image's wavelet coefficients (0 < alpha <= 1)."),
     noise_std: float = typer.Option(25.0, help="Standard deviation of the additive Gaussian noise."),
     noise_mean: float = typer.Option(0.0, help="Mean of the additive Gaussian noise."),
+    block_side: int = typer.Option(0, help="Scrambling sub-block side (power of two), 0 = by image size."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Generate a codec key (256-bit secret from the OS CSPRNG) and write it with 0600 permissions."""
     try:
-        key = CodecKey.generate(alpha=alpha, noise_std=noise_std, noise_mean=noise_mean)
+        key = CodecKey.generate(alpha=alpha, noise_std=noise_std, noise_mean=noise_mean, block_side=block_side)
         key.save(out)
     except FileExistsError as exc:
         raise _fail(f"{out} already exists; keys are never overwritten, choose another path") from exc

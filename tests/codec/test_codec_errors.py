@@ -103,6 +103,8 @@ def test_tampered_or_malformed_key_files() -> None:
         CodecKey(secret=b"short")
     with pytest.raises(KeyFormatError, match="alpha"):
         CodecKey(secret=bytes(32), alpha=0.0)
+    with pytest.raises(KeyFormatError, match="block_side"):
+        CodecKey(secret=bytes(32), block_side=6)
 
 
 def test_key_file_is_written_0600_and_never_overwritten(tmp_path) -> None:  # noqa: ANN001

@@ -78,6 +78,14 @@ def test_paper_mode_with_noise_is_lossy_without_denoiser() -> None:
     assert not np.array_equal(out, img)
 
 
+def test_fixed_block_side_from_the_key_round_trips() -> None:
+    key = CodecKey(secret=bytes(range(32)), block_side=8)
+    img = np.random.default_rng(5).integers(0, 256, (30, 21, 3), dtype=np.uint8)
+    blob = encrypt(img, key)
+    assert read_header(blob).payload_shape == (3, 32, 24)
+    assert np.array_equal(decrypt(blob, key), img)
+
+
 def test_block_side_grows_with_image_size_and_padding_fits_it() -> None:
     assert [block_side(n, n) for n in (64, 256, 511, 512, 1024)] == [2, 2, 2, 4, 8]
     for h, w in [(511, 602), (3, 5), (1023, 1025)]:
