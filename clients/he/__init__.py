@@ -5,8 +5,10 @@ Roles:
     aggregator:  :func:`aggregate_updates` / :func:`aggregate_update_bytes` (no private key)
     key holder:  :func:`decrypt_aggregate`
     FL code:     :class:`PaillierFedAvg`, an :class:`clients.aggregation.Aggregator`
+    benchmark:   :func:`run_benchmark` (``flep bench he``)
 """
 
+from clients.he.benchmark import SchemeFigures, run_benchmark
 from clients.he.decryption import decrypt_aggregate, decrypt_slot_sums
 from clients.he.encoding import EncodingParams, SlotLayout, dequantize, pack, quantize, unpack, weight_levels
 from clients.he.encryption import encrypt_plaintexts, encrypt_update
@@ -57,6 +59,7 @@ __all__ = [
     "PaillierFedAvg",
     "RandomnessPool",
     "RoundRecord",
+    "SchemeFigures",
     "SerializationError",
     "SlotLayout",
     "SlotOverflowError",
@@ -79,6 +82,7 @@ __all__ = [
     "public_key_from_bytes",
     "public_key_to_bytes",
     "quantize",
+    "run_benchmark",
     "unpack",
     "weight_levels",
 ]

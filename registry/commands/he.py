@@ -29,8 +29,8 @@ from clients.he import (
     private_key_to_bytes,
     public_key_from_bytes,
     public_key_to_bytes,
+    run_benchmark,
 )
-from clients.he.benchmark import run_benchmark
 from registry.commands.output import console, emit_json, err_console
 
 app = typer.Typer(help="Packed Paillier: keys, encrypted updates, keyless verifiable aggregation.",
