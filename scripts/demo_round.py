@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from phe import paillier
 from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
@@ -238,12 +239,12 @@ def read_sheet(sheet: np.ndarray, num_classes: int = 10) -> LabelledData:
 
 @dataclass
 class Federation:
-    """What the parties share after set-up: the registry (as admin), the store, ids and the key holder's key."""
+    """What every party knows after set-up: the registry (as admin), the store, the ids, the encoding."""
 
     admin: ModelRegistry
     store: ArtifactStore
     federation_id: int
-    keys: KeyPair  # held by the key holder only; the others read the public key from the chain
+    deploy_block: int
     encoding: EncodingParams
 
     def party(self, name: str) -> ModelRegistry:
@@ -252,14 +253,19 @@ class Federation:
     def analyst(self, index: int) -> ModelRegistry:
         return self.admin.as_account(dev_account(FIRST_ANALYST_ACCOUNT + index))
 
-    def public_key_from_chain(self, registry: ModelRegistry):  # -> paillier.PaillierPublicKey
+    def public_key_from_chain(self, registry: ModelRegistry) -> paillier.PaillierPublicKey:
         """The federation's Paillier public key, fetched from IPFS and verified against the chain."""
         artifact_id = registry.federation(self.federation_id).paillier_public_key_artifact
-        return public_key_from_bytes(_fetch_verified(registry, self.store, registry.artifact(artifact_id)))
+        record = registry.artifact(artifact_id, from_block=self.deploy_block)
+        return public_key_from_bytes(_fetch_verified(registry, self.store, record))
 
 
-def admin_sets_up(settings: Settings, options: RoundOptions, narrator: Narrator) -> Federation:
-    """Admin deploys the registry, creates the federation, records the Paillier public key and grants roles."""
+def admin_sets_up(settings: Settings, options: RoundOptions, narrator: Narrator) -> tuple[Federation, KeyPair]:
+    """Admin deploys the registry, creates the federation, records the Paillier public key and grants roles.
+
+    Returns:
+        The federation, and the Paillier key pair, which only the key holder keeps.
+    """
     w3 = connect(settings.rpc_url, settings.chain_id)
     store = ArtifactStore(settings.ipfs_api)
     admin, deployment = ModelRegistry.deploy(w3, dev_account(ACCOUNT_INDEX["admin"]), compiled=compile_registry())
@@ -275,7 +281,7 @@ def admin_sets_up(settings: Settings, options: RoundOptions, narrator: Narrator)
     keys = generate_keypair(options.paillier_bits)
     narrator.step("key holder", f"generate a {options.paillier_bits}-bit packed-Paillier key pair "
                                 f"({time.perf_counter() - started:.1f} s); hands the public key to the admin")
-    federation = Federation(admin, store, federation_id, keys,
+    federation = Federation(admin, store, federation_id, deployment.block,
                             EncodingParams(clip_bound=1.0, value_bits=16, max_clients=10, max_weight=1024))
     public = store.put_bytes(public_key_to_bytes(keys.public_key))
     admin.set_paillier_public_key(federation_id, _as_input(public))
@@ -300,7 +306,7 @@ def admin_sets_up(settings: Settings, options: RoundOptions, narrator: Narrator)
         narrator.step("admin", f"grant ANALYST to analyst-{i + 1}", registry=admin)
     admin.grant_role(federation_id, Role.AGGREGATOR, federation.party("aggregator").account)
     narrator.step("admin", "grant AGGREGATOR to the aggregator", registry=admin)
-    return federation
+    return federation, keys
 
 
 @dataclass(frozen=True)
@@ -345,7 +351,7 @@ def analyst_trains(federation: Federation, index: int, round_: int, dataset: Dat
     """Analyst: fetch + verify + decrypt its dataset, train, encrypt the update, upload, submit it."""
     name = f"analyst-{index + 1}"
     analyst = federation.analyst(index)
-    record = analyst.artifact(dataset.artifact_id, from_block=narrator.summary.deploy_block)
+    record = analyst.artifact(dataset.artifact_id, from_block=federation.deploy_block)
     sheet = decrypt(_fetch_verified(analyst, federation.store, record), codec_key)
     data = read_sheet(sheet)
     narrator.step(name, f"fetch + verify (sha256 from chain) + decrypt dataset #{record.artifact_id}: "
@@ -388,7 +394,7 @@ def aggregator_sums(federation: Federation, round_: int, narrator: Narrator) -> 
     fid = federation.federation_id
     count = aggregator.close_round(fid, round_)
     narrator.step("aggregator", f"close round {round_} with {count} updates", registry=aggregator)
-    records = _round_updates(aggregator, fid, round_, narrator.summary.deploy_block)
+    records = _round_updates(aggregator, fid, round_, federation.deploy_block)
     blobs = [_fetch_verified(aggregator, federation.store, r) for r in records]
     narrator.step("aggregator", f"fetch + verify updates {', '.join(f'#{r.artifact_id}' for r in records)} "
                                 "against the chain")
@@ -425,11 +431,11 @@ def recompute_aggregate(registry: ModelRegistry, federation: Federation, round_:
     return record, recomputed
 
 
-def key_holder_finalizes(federation: Federation, round_: int, initial: np.ndarray, test: LabelledData,
-                         options: RoundOptions, narrator: Narrator) -> int:
+def key_holder_finalizes(federation: Federation, keys: KeyPair, round_: int, initial: np.ndarray,
+                         test: LabelledData, options: RoundOptions, narrator: Narrator) -> int:
     """Key holder: verify the aggregate by recomputation, decrypt, evaluate, publish model + metrics, finalize."""
     holder = federation.party("key holder")
-    from_block = narrator.summary.deploy_block
+    from_block = federation.deploy_block
     record, recomputed = recompute_aggregate(holder, federation, round_, from_block)
     fetched = _fetch_verified(holder, federation.store, record)
     if fetched != recomputed:
@@ -439,8 +445,8 @@ def key_holder_finalizes(federation: Federation, round_: int, initial: np.ndarra
     narrator.step("key holder", f"recompute the aggregate from updates {list(record.parents)}: byte-identical, "
                                 "sha256 matches the chain", record.cid)
 
-    aggregate = EncryptedAggregate.from_bytes(recomputed, federation.keys.public_key)
-    mean_delta = decrypt_aggregate(federation.keys.private_key, aggregate, options.workers)
+    aggregate = EncryptedAggregate.from_bytes(recomputed, keys.public_key)
+    mean_delta = decrypt_aggregate(keys.private_key, aggregate, options.workers)
     model = build_model(options.model, test.sample_shape, test.num_classes, seed=options.seed)
     set_flat_params(model, (initial + mean_delta).astype(np.float32))
     metrics = evaluate(model, test)
@@ -468,7 +474,7 @@ def key_holder_finalizes(federation: Federation, round_: int, initial: np.ndarra
 def auditor_checks(federation: Federation, version: int, narrator: Narrator, console: Console) -> None:
     """Auditor (chain + IPFS only): re-verify every artifact, recompute the aggregate, print the lineage."""
     auditor = federation.admin.as_account(dev_account(ACCOUNT_INDEX["auditor"]).address)
-    fid, from_block = federation.federation_id, narrator.summary.deploy_block
+    fid, from_block = federation.federation_id, federation.deploy_block
     model_version = auditor.model_version(fid, version)
     everything = auditor.artifacts(federation_id=fid, from_block=from_block)
     verified = 0
@@ -494,16 +500,16 @@ def auditor_checks(federation: Federation, version: int, narrator: Narrator, con
     finalized = auditor.events(events.RoundFinalized, from_block=from_block, federation_id=fid,
                                round=model_version.round)
     dp = finalized[0].dp
+    dp_text = f"ε={dp.epsilon} δ={dp.delta} σ={dp.noise_multiplier} C={dp.clip_norm}" if dp.enabled else "none"
     tree = Tree(f"[bold]model v{version}[/] #{model.artifact_id} {model.cid}  "
-                f"(key holder {finalized[0].key_holder[:10]}…, DP: "
-                f"{f'ε={dp.epsilon} δ={dp.delta} σ={dp.noise_multiplier} C={dp.clip_norm}' if dp.enabled else 'none'})")
+                f"(key holder {finalized[0].key_holder[:8]}…, DP: {dp_text})")
     tree.add(f"metrics #{model_version.metrics_artifact} {by_id[model_version.metrics_artifact].cid}")
     node = tree.add(f"round {model_version.round}: aggregate #{aggregate.artifact_id} {aggregate.cid}")
     for update in updates:
-        leaf = node.add(f"update #{update.artifact_id} {update.cid} (analyst {update.submitter[:10]}…)")
+        leaf = node.add(f"update #{update.artifact_id} {update.cid} (analyst {update.submitter[:8]}…)")
         for parent in update.parents:
-            leaf.add(f"dataset #{parent} {by_id[parent].cid} (owner {by_id[parent].submitter[:10]}…)")
-    console.print(tree)
+            leaf.add(f"dataset #{parent} {by_id[parent].cid} (owner {by_id[parent].submitter[:8]}…)")
+    console.print(tree, soft_wrap=False)  # wrap long CIDs inside the tree's guides instead of cropping them
     narrator.summary.lineage = {"model": model.artifact_id, "aggregate": aggregate.artifact_id,
                                 "updates": [u.artifact_id for u in updates], "datasets": datasets}
 
@@ -543,7 +549,7 @@ def run_demo_round(settings: Settings, options: RoundOptions | None = None,
                   f"{options.paillier_bits}-bit packed Paillier, {options.local_epochs} local epoch(s), no DP")
 
     train, test = split_train_test(load_digits_data(), 0.2, seed=options.seed)
-    federation = admin_sets_up(settings, options, narrator)
+    federation, keys = admin_sets_up(settings, options, narrator)
     datasets, codec_key = owner_publishes(federation, train, options, narrator)
     # Version 0 is agreed by seed: the registry has no artifact kind for a model no round produced.
     initial = get_flat_params(build_model(options.model, train.sample_shape, train.num_classes, seed=options.seed))
@@ -554,7 +560,7 @@ def run_demo_round(settings: Settings, options: RoundOptions | None = None,
     for i, dataset in enumerate(datasets):
         analyst_trains(federation, i, round_, dataset, codec_key, initial, options, narrator)
     aggregator_sums(federation, round_, narrator)
-    version = key_holder_finalizes(federation, round_, initial, test, options, narrator)
+    version = key_holder_finalizes(federation, keys, round_, initial, test, options, narrator)
     auditor_checks(federation, version, narrator, console)
     summary.seconds = time.perf_counter() - started
     console.print(gas_table(summary))
