@@ -111,6 +111,8 @@ def train(args: argparse.Namespace) -> None:
         if step % args.ckpt_every == 0 or step == args.steps:
             torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, out)
     print(f"saved {out} ({out.stat().st_size} bytes) after {time.time() - t0:.0f}s", flush=True)
+    if args.skip_eval:
+        return
     report = evaluate_denoisers(load_dncnn(out), HELD_OUT_IMAGES, sigma=SIGMA, seed=args.seed)
     print(json.dumps(report, indent=2), flush=True)
 
@@ -130,6 +132,7 @@ def main() -> None:
     p.add_argument("--out", default="clients/codec/weights/dncnn_sigma25.pt")
     p.add_argument("--init", default=None, help="Start from these weights instead of a fresh initialisation.")
     p.add_argument("--eval-only", action="store_true", help="Only evaluate the weights at --out.")
+    p.add_argument("--skip-eval", action="store_true", help="Do not evaluate after training.")
     args = p.parse_args()
     if args.eval_only:
         torch.set_num_threads(args.threads)
