@@ -57,7 +57,7 @@ def test_report_json_shape_and_plots(tmp_path) -> None:  # noqa: ANN001
     _write_png(tmp_path / "one.png", 1, (64, 64))
     np.save(tmp_path / "two.npy", np.random.default_rng(2).integers(0, 256, (48, 40, 3), dtype=np.uint8))
     res = runner.invoke(app, ["codec", "report", str(tmp_path / "one.png"), str(tmp_path / "two.npy"), "--json",
-                              "--plots", str(tmp_path / "plots")])
+                              "--plots", str(tmp_path / "plots"), "--trials", "3"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     block = data["modes"]["exact"]
@@ -69,6 +69,8 @@ def test_report_json_shape_and_plots(tmp_path) -> None:  # noqa: ANN001
         assert row["key_sensitivity"]["decrypt_psnr"] < 15
         assert 0 <= row["npcr"] <= 100 and 0 <= row["uaci"] <= 100
         assert os.path.getsize(row["plot"]) > 1000
+        assert row["differential_trials"] == 3 and set(row["wu_pass_rate"]) == {"0.05", "0.01", "0.001"}
+        assert all(0.0 <= v <= 1.0 for v in row["wu_pass_rate"].values())
     assert {"mean", "std"} == set(block["summary"]["npcr"])
 
 
