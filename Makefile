@@ -23,7 +23,8 @@ $(STAMP_NPM): package.json package-lock.json
 demo: setup
 	$(PY) scripts/demo.py
 
-test: setup test-python test-solidity slither
+# pytest last, so its summary is the closing line of the run.
+test: setup slither test-solidity test-python
 
 test-python: setup
 	$(VENV)/bin/pytest
