@@ -30,6 +30,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; no display on CI or the devnet machines
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -55,7 +56,7 @@ from clients.fl import (  # noqa: E402
 #: Local training of the non-private digits runs (CNN).
 DIGITS_TRAIN = TrainConfig(local_epochs=2, batch_size=32, lr=0.05, optimizer="sgd", momentum=0.9)
 #: Local training of the DP runs: one epoch of larger batches keeps the step count (and so σ) low.
-DP_TRAIN = TrainConfig(local_epochs=1, batch_size=64, lr=0.1, optimizer="sgd", momentum=0.9)
+DP_TRAIN = TrainConfig(local_epochs=1, batch_size=64, lr=0.5, optimizer="sgd", momentum=0.0)
 #: Local training of the synthetic IIoT devices.
 IIOT_TRAIN = TrainConfig(local_epochs=1, batch_size=32, lr=0.05, optimizer="sgd", momentum=0.9)
 DELTA = 1e-5
@@ -227,6 +228,7 @@ def plot(results: dict, out: Path) -> None:
     ax.set_ylabel("test accuracy")
     ax.set_title("digits, 10 clients")
     ax.set_ylim(0, 1)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
@@ -236,6 +238,8 @@ def plot(results: dict, out: Path) -> None:
 
 def save(results: dict, out: Path) -> None:
     """Write JSON, tables and plot for the sections done so far."""
+    # Recreate the directory each time: out/ is scratch space that may be cleaned during a long run.
+    out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
     write_tables(results, out)
     plot(results, out)
