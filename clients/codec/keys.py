@@ -44,7 +44,8 @@ class CodecKey:
         noise_mean: Mean of the additive Gaussian noise (0..255 scale).
         noise_std: Standard deviation of the additive Gaussian noise (paper: 25).
         wavelet: PyWavelets wavelet name used by paper mode's float DWT.
-        diffusion_rounds: Number of diffusion rounds in exact mode (>= 1).
+        diffusion_rounds: Number of diffusion rounds in exact mode (>= 1; 2 by default, see
+            :mod:`clients.codec.diffusion` for why one is not enough).
         block_side: Scrambling sub-block side (a power of two >= 2), or 0 to follow the image size (2 below
             512 pixels on the short side, doubling at 512, 1024, ...).
         version: Key format version.
@@ -55,7 +56,7 @@ class CodecKey:
     noise_mean: float = 0.0
     noise_std: float = 25.0
     wavelet: str = "haar"
-    diffusion_rounds: int = 1
+    diffusion_rounds: int = 2
     block_side: int = 0
     version: int = KEY_VERSION
 
