@@ -1,4 +1,4 @@
-"""`flep fl simulate` through typer, mounted the way registry/cli.py mounts it."""
+"""`flep fl simulate` through the real `flep` app (registry/cli.py loads the fl group lazily)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from clients.fl import DatasetError, DPConfigError
-from registry.commands import fl
+from registry.cli import app as root
 
-root = typer.Typer()
-root.add_typer(fl.app, name="fl")
 runner = CliRunner()
 
 
