@@ -32,7 +32,8 @@ class _Lazy:
     def load(self, name: str) -> click.Command:
         target = getattr(import_module(self.module), self.attr)
         if isinstance(target, typer.Typer):
-            return typer.main.get_command(target)
+            # get_group, not get_command: a one-command app must stay a group (`flep fl simulate`).
+            return typer.main.get_group(target)
         single = typer.Typer()
         single.command(name)(target)
         return typer.main.get_command(single)
