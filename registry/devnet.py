@@ -322,6 +322,7 @@ class Devnet:
                 self.anvil_bin, "--host", LOOPBACK, "--port", str(anvil_port),
                 "--chain-id", str(info.chain_id), "--mnemonic", DEV_MNEMONIC, "--accounts", str(DEV_ACCOUNTS),
                 "--state", str(state_file), "--state-interval", "2",
+                "--silent",  # the banner lists private keys: keep them out of logs (errors still print)
             ],
             anvil_port,
         )

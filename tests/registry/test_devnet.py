@@ -128,3 +128,10 @@ def test_status_cli_json(devnet_env: dict[str, str]) -> None:
     status = json.loads(result.stdout)
     assert status["running"] is True and status["chain_id"] == 31337
     assert status["rpc_url"].startswith("http://127.0.0.1:") and status["ipfs_api"].startswith("/ip4/127.0.0.1/")
+
+
+def test_logs_hold_no_private_keys(devnet_manager: Devnet) -> None:
+    key = dev_account(0).key.hex().removeprefix("0x")
+    for log in (devnet_manager.home / "logs").iterdir():
+        text = log.read_text(errors="replace").lower()
+        assert key not in text and "private key" not in text, f"{log} leaks key material"
