@@ -19,7 +19,7 @@ import ipfshttpclient
 import requests
 import ipfshttpclient.exceptions as ipfs_errors
 
-from registry.cid import CidBuilder, CidOptions, iter_chunks
+from registry.cid import CidBuilder, CidOptions, cid_options_for, iter_chunks
 from registry.config import to_http_url, to_multiaddr
 
 _READ_PIECE = 1 << 20
@@ -204,6 +204,14 @@ class ArtifactStore:
         finally:
             stream.close()
 
+    def _options_for(self, cid: str) -> CidOptions:
+        """Layout to recompute ``cid`` with: ours for our CID version, Kubo's defaults otherwise."""
+        try:
+            guessed = cid_options_for(cid, self.options.chunk_size)
+        except ValueError as exc:
+            raise StoreRequestError(f"{cid!r} is not a CID this store can verify: {exc}") from exc
+        return self.options if guessed.cid_version == self.options.cid_version else guessed
+
     def _verified(self, cid: str, digest: _Digest, expected_sha256: str | None) -> StoredArtifact:
         got = digest.result()
         if got.cid != cid:
@@ -224,7 +232,7 @@ class ArtifactStore:
             ArtifactNotFoundError: If the node does not have ``cid``.
             IntegrityError: If the recomputed CID or the sha256 differ.
         """
-        digest = _Digest(self.options)
+        digest = _Digest(self._options_for(cid))
         pieces = []
         for piece in self._stream(cid):
             digest.update(piece)
@@ -247,7 +255,7 @@ class ArtifactStore:
         """
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        digest = _Digest(self.options)
+        digest = _Digest(self._options_for(cid))
         fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
         try:
             with os.fdopen(fd, "wb") as tmp:

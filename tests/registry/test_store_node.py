@@ -105,3 +105,15 @@ def test_corrupted_block_on_disk_is_never_served(devnet: DevnetInfo, tmp_path: P
     with pytest.raises((IntegrityError, StoreRequestError), match=r"corrupted|integrity check failed|aborted the transfer"):
         store.get_to_file(stored.cid, out, expected_sha256=stored.sha256)
     assert not out.exists()
+
+
+def test_cid_of_the_other_version_is_verified_with_its_own_layout(devnet: DevnetInfo) -> None:
+    data = os.urandom(700_000)
+    v1_cid = ArtifactStore(devnet.ipfs_api, options=CidOptions(1)).put_bytes(data).cid
+    assert v1_cid.startswith("bafy")
+    assert ArtifactStore(devnet.ipfs_api).get_bytes(v1_cid) == data  # a CIDv0 store still verifies it
+
+
+def test_malformed_cid_is_refused_before_any_request(store: ArtifactStore) -> None:
+    with pytest.raises(StoreRequestError, match="not a CID"):
+        store.get_bytes("not-a-cid")
