@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP_PY  := $(VENV)/.installed
 STAMP_NPM := node_modules/.installed
 
-.PHONY: setup demo test test-python test-solidity slither devnet-up devnet-down bench clean
+.PHONY: setup demo test lint test-python test-solidity slither devnet-up devnet-down bench clean
 
 setup: $(STAMP_PY) $(STAMP_NPM)
 
@@ -24,7 +24,10 @@ demo: setup
 	$(PY) scripts/demo.py
 
 # pytest last, so its summary is the closing line of the run.
-test: setup slither test-solidity test-python
+test: setup lint slither test-solidity test-python
+
+lint: setup
+	$(VENV)/bin/ruff check registry clients scripts tests
 
 test-python: setup
 	$(VENV)/bin/pytest

@@ -110,7 +110,6 @@ class ArtifactStore:
         self.api = to_multiaddr(api)
         self.url = to_http_url(api)
         self.options = options or CidOptions()
-        self._timeout = timeout
         self._client = ipfshttpclient.Client(self.api, timeout=timeout, chunk_size=_READ_PIECE)
 
     def _add_opts(self, pin: bool) -> dict[str, str]:
