@@ -30,7 +30,10 @@ from clients.he.fedavg import PaillierFedAvg, RoundRecord
 from clients.he.homomorphic_sum import aggregate_update_bytes, aggregate_updates, check_compatible
 from clients.he.keys import (
     DEFAULT_KEY_BITS,
+    DJNPublicKey,
     KeyPair,
+    classic_keypair,
+    djn_exponent_bits,
     generate_keypair,
     key_fingerprint,
     private_key_from_bytes,
@@ -43,6 +46,7 @@ from clients.he.serialization import EncryptedAggregate, EncryptedUpdate, cipher
 
 __all__ = [
     "DEFAULT_KEY_BITS",
+    "DJNPublicKey",
     "DuplicateUpdateError",
     "EncodingParams",
     "EncryptedAggregate",
@@ -67,11 +71,13 @@ __all__ = [
     "aggregate_update_bytes",
     "aggregate_updates",
     "check_compatible",
+    "classic_keypair",
     "ciphertext_width",
     "decrypt_aggregate",
     "decrypt_slot_sums",
     "dequantize",
     "digest",
+    "djn_exponent_bits",
     "encrypt_plaintexts",
     "encrypt_update",
     "generate_keypair",

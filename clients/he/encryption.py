@@ -9,6 +9,14 @@ nothing more: neither party can see inside a ciphertext, so in both designs a
 client is bound only to the weight it declares. The declared weight is in the
 update header (and the on-chain record), the aggregator checks it against the
 slot headroom and sums it, and the key holder divides by that total.
+
+Obfuscators. Under a key with a Damgård–Jurik–Nielsen base (the default of
+:func:`~clients.he.keys.generate_keypair`) each ciphertext is obfuscated with
+``h_s^a`` for a fresh ``ceil(|n|/2)``-bit ``a``, several times cheaper than
+``r^n``. Its semantic security needs DCR plus a short-exponent assumption that
+DCR does not imply; :mod:`clients.he.randomness` states both. Ciphertexts have
+the same form and size either way, and aggregation uses no randomness, so
+aggregates stay deterministic and publicly recomputable.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from phe import paillier
 from clients.he.encoding import EncodingParams, SlotLayout, pack, quantize, weight_levels
 from clients.he.errors import InvalidParametersError
 from clients.he.keys import key_fingerprint
+from clients.he.obfuscators import ObfuscatorSpec
 from clients.he.parallel import encrypt_fresh, encrypt_with, run_chunked
 from clients.he.randomness import RandomnessPool
 from clients.he.serialization import EncryptedUpdate
@@ -33,7 +42,9 @@ def encrypt_plaintexts(
     """Encrypt packed plaintexts (each ``< n``) to raw Paillier ciphertexts.
 
     Obfuscators come from ``pool`` while it lasts (one multiplication each);
-    the rest are computed fresh in a process pool.
+    the rest are computed fresh in a process pool: ``h_s^a`` with a short
+    random exponent when the key carries a DJN base (faster, but resting on an
+    assumption beyond DCR, see :mod:`clients.he.randomness`), ``r^n`` otherwise.
 
     Args:
         public_key: The federation's public key.
@@ -54,7 +65,7 @@ def encrypt_plaintexts(
             raise InvalidParametersError(f"plaintext {index} is outside [0, n); packing must keep plaintexts below n")
     precomputed = pool.take(len(plaintexts), public_key) if pool is not None else []
     head = encrypt_with(n, list(zip(plaintexts, precomputed)))
-    tail = run_chunked(encrypt_fresh, (n,), plaintexts[len(precomputed):], workers)
+    tail = run_chunked(encrypt_fresh, (ObfuscatorSpec.for_key(public_key),), plaintexts[len(precomputed):], workers)
     return head + tail
 
 

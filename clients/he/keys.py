@@ -1,22 +1,47 @@
 """Paillier key generation, fingerprints and versioned key serialization.
 
-Keys are python-paillier (``phe``) objects. The public key travels as bytes
-(magic ``FLPK``, format version, ``n``); the private key has an explicit bytes
-API only (magic ``FLSK``): this module never writes a private key to a file, so
-a caller must decide where the secret goes (wrapped for a recipient, or an
-explicit path it protects itself).
+Keys are python-paillier (``phe``) objects. A key generated here is a
+:class:`DJNPublicKey`: a ``phe`` public key that also carries the
+Damgård–Jurik–Nielsen base ``h_s`` and the obfuscator exponent length (see
+:mod:`clients.he.randomness` for what they are for and the extra assumption
+they rest on). A plain ``phe`` public key (and every key in format version 1)
+is the classic scheme with obfuscators ``r^n``.
 
-The fingerprint of a key is ``sha256(n)`` over the minimal big-endian bytes of
-``n``; every encrypted update and aggregate records it, so material under a
-different key is refused by name instead of decrypting to garbage.
+Public key bytes (magic ``FLPK``, big-endian)::
+
+    version 1: FLPK | 1 u8 | len(n) u16 | n
+    version 2: FLPK | 2 u8 | len(n) u16 | n | exponent_bits u16 | len(h_s) u16 | h_s
+
+The private key has an explicit bytes API only (magic ``FLSK``): this module
+never writes a private key to a file, so a caller must decide where the secret
+goes (wrapped for a recipient, or an explicit path it protects itself).
+
+Fingerprint. A version-1 key's fingerprint is ``sha256(n)`` (unchanged, so
+existing artifacts keep theirs). A version-2 key's fingerprint is the sha256 of
+its whole serialized public key, so it covers ``n``, ``h_s`` and the exponent
+length. Why ``h_s`` must be bound: nobody without the factorization can check
+that ``h_s`` is an n-th residue of large order, and a swapped ``h_s`` breaks
+encryption silently (``h_s = -1`` or another element of small order makes the
+obfuscator guessable and so reveals every plaintext; an ``h_s`` that is not an
+n-th residue shifts every plaintext by a multiple of the random exponent, so
+updates decrypt to garbage). Every encrypted update, aggregate and randomness
+pool records the fingerprint, and the federation registers the public key
+artifact (its sha256 and fingerprint) on chain, so an encryptor that checks the
+fingerprint of the key file it loaded against the registered one detects a
+swapped ``h_s``, and material made under a swapped key is refused by name. The
+key holder, who knows ``p`` and ``q``, additionally checks that ``h_s`` is an
+n-th residue whenever it loads its private key.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
+import secrets
 import struct
 from dataclasses import dataclass
 
+import gmpy2
 from phe import paillier
 
 from clients.he.errors import InvalidParametersError, KeyFormatError
@@ -27,9 +52,87 @@ DEFAULT_KEY_BITS = 3072
 MIN_KEY_BITS = 1024
 """Smallest modulus accepted at all. Below 2048 bits is for fast tests only."""
 
-KEY_FORMAT_VERSION = 1
+MIN_DJN_EXPONENT_BITS = 256
+"""Shortest obfuscator exponent accepted: recovering a t-bit exponent with Pollard's
+lambda method costs ~2^(t/2) group operations, so 256 bits is 128-bit security
+against that generic attack. Keys generated here use the longer ceil(|n|/2)."""
+
+KEY_FORMAT_VERSION = 2
+"""Newest key format written (version 2 = with the DJN base); version 1 is still read."""
+
+_CLASSIC_VERSION = 1
 _PUBLIC_MAGIC = b"FLPK"
 _PRIVATE_MAGIC = b"FLSK"
+
+
+def djn_exponent_bits(n_bits: int) -> int:
+    """Obfuscator exponent length for an ``n_bits`` modulus: ``ceil(n_bits / 2)``.
+
+    This is the length Damgård, Jurik and Nielsen give for their faster
+    encryption (``alpha`` uniform in ``Z_{2^ceil(k/2)}`` for a k-bit n; IJIS
+    2010) and that libdjn (ABY) and SecretFlow HEU's Damgård–Jurik use: 1024
+    bits for a 2048-bit n, 1536 for 3072. It is far above the 2x-security-bits
+    length (224 / 256) that generic exponent-recovery attacks require, which
+    leaves margin for the extra assumption the short exponent needs.
+    """
+    return (n_bits + 1) // 2
+
+
+class DJNPublicKey(paillier.PaillierPublicKey):
+    """A Paillier public key with the Damgård–Jurik–Nielsen obfuscator base.
+
+    Attributes:
+        hs: ``h^n mod n^2`` for ``h = -x^2 mod n``, x a random unit only the
+            key holder knew; obfuscators are ``hs^a mod n^2``.
+        exponent_bits: Bit length of the random exponent ``a``.
+    """
+
+    def __init__(self, n: int, hs: int, exponent_bits: int) -> None:
+        """Build the key, refusing a base or exponent length that cannot be right.
+
+        Raises:
+            KeyFormatError: If ``hs`` is not a unit of Z_{n^2} other than ±1
+                (0, >= n^2, sharing a factor with n), or ``exponent_bits`` is
+                outside ``MIN_DJN_EXPONENT_BITS .. |n|``.
+        """
+        super().__init__(n)
+        check_djn_fields(n, hs, exponent_bits)
+        self.hs = hs
+        self.exponent_bits = exponent_bits
+
+    def __repr__(self) -> str:
+        return f"<DJNPublicKey n={self.n.bit_length()} bits, exponent={self.exponent_bits} bits>"
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, DJNPublicKey) and self.n == other.n and self.hs == other.hs
+                and self.exponent_bits == other.exponent_bits)
+
+    def __hash__(self) -> int:
+        return hash((self.n, self.hs, self.exponent_bits))
+
+
+def check_djn_fields(n: int, hs: int, exponent_bits: int) -> None:
+    """Check what anyone can check about a DJN base without the factorization.
+
+    Whether ``hs`` is an n-th residue of large order cannot be checked from
+    ``n`` alone; that is why ``hs`` is bound into the key fingerprint.
+
+    Raises:
+        KeyFormatError: Naming the failed condition.
+    """
+    nsquare = n * n
+    if not 1 < hs < nsquare - 1:
+        raise KeyFormatError(
+            f"DJN base h_s must lie in (1, n^2 - 1), got a {hs.bit_length()}-bit value "
+            f"{'(zero)' if hs == 0 else ''}; the public key is corrupted or forged: fetch the registered key"
+        )
+    if gmpy2.gcd(hs, n) != 1:
+        raise KeyFormatError("DJN base h_s shares a factor with n (not a unit); the public key is forged")
+    if not MIN_DJN_EXPONENT_BITS <= exponent_bits <= n.bit_length():
+        raise KeyFormatError(
+            f"DJN exponent length {exponent_bits} bits is outside {MIN_DJN_EXPONENT_BITS}..{n.bit_length()}; "
+            "the public key is corrupted or forged"
+        )
 
 
 @dataclass(frozen=True)
@@ -40,12 +143,23 @@ class KeyPair:
     private_key: paillier.PaillierPrivateKey
 
 
-def generate_keypair(bits: int = DEFAULT_KEY_BITS) -> KeyPair:
+def generate_keypair(bits: int = DEFAULT_KEY_BITS, djn: bool = True) -> KeyPair:
     """Generate a Paillier key pair with an n of exactly ``bits`` bits.
+
+    With ``djn`` (the default) the key holder also draws ``x``, publishes
+    ``h_s = (-x^2)^n mod n^2`` in the public key and forgets ``x``. The key
+    holder generates it, not each encryptor, because the base must be one
+    value fixed in the registered key: only then is it covered by the key's
+    fingerprint (so a base substituted by an aggregator or a man in the middle
+    is detected), checkable by the only party who can check it (the key holder
+    verifies ``h_s`` is an n-th residue with ``p`` and ``q``), and worth a
+    precomputed fixed-base table. An encryptor must never accept a base from
+    anyone but the registered key.
 
     Args:
         bits: Modulus size; 3072 (default) or 2048 for real use. Sizes down to
             1024 are accepted so tests run fast.
+        djn: Publish a DJN base (fast obfuscators); False gives a classic key.
 
     Returns:
         The new key pair.
@@ -59,7 +173,25 @@ def generate_keypair(bits: int = DEFAULT_KEY_BITS) -> KeyPair:
             f"(use 3072 for 128-bit security), got {bits}"
         )
     public_key, private_key = paillier.generate_paillier_keypair(n_length=bits)
-    return KeyPair(public_key, private_key)
+    if not djn:
+        return KeyPair(public_key, private_key)
+    n = public_key.n
+    x = secrets.randbelow(n - 2) + 2
+    while math.gcd(x, n) != 1:
+        x = secrets.randbelow(n - 2) + 2
+    hs = int(gmpy2.powmod(n - x * x % n, n, n * n))
+    djn_public = DJNPublicKey(n, hs, djn_exponent_bits(bits))
+    return KeyPair(djn_public, paillier.PaillierPrivateKey(djn_public, private_key.p, private_key.q))
+
+
+def classic_keypair(keys: KeyPair) -> KeyPair:
+    """The same modulus and primes without the DJN base (version-1 key, ``r^n`` obfuscators).
+
+    Its fingerprint is ``sha256(n)``, so material made under it is not
+    accepted under the DJN key and vice versa.
+    """
+    public_key = paillier.PaillierPublicKey(keys.public_key.n)
+    return KeyPair(public_key, paillier.PaillierPrivateKey(public_key, keys.private_key.p, keys.private_key.q))
 
 
 def _int_bytes(value: int) -> bytes:
@@ -67,21 +199,34 @@ def _int_bytes(value: int) -> bytes:
 
 
 def key_fingerprint(public_key: paillier.PaillierPublicKey) -> bytes:
-    """Return the 32-byte key fingerprint ``sha256(n)``."""
+    """Return the 32-byte key fingerprint.
+
+    ``sha256(n)`` for a classic key; for a :class:`DJNPublicKey`, the sha256
+    of its serialized bytes, which covers ``n``, ``h_s`` and the exponent length.
+    """
+    if isinstance(public_key, DJNPublicKey):
+        return hashlib.sha256(public_key_to_bytes(public_key)).digest()
     return hashlib.sha256(_int_bytes(public_key.n)).digest()
 
 
 def public_key_to_bytes(public_key: paillier.PaillierPublicKey) -> bytes:
-    """Serialize a public key: ``FLPK | version u8 | len(n) u16 | n``, big-endian."""
+    """Serialize a public key (format version 2 with a DJN base, else version 1); see the module docstring."""
     n_bytes = _int_bytes(public_key.n)
-    return _PUBLIC_MAGIC + struct.pack(">BH", KEY_FORMAT_VERSION, len(n_bytes)) + n_bytes
+    if not isinstance(public_key, DJNPublicKey):
+        return _PUBLIC_MAGIC + struct.pack(">BH", _CLASSIC_VERSION, len(n_bytes)) + n_bytes
+    hs_bytes = _int_bytes(public_key.hs)
+    return (_PUBLIC_MAGIC + struct.pack(">BH", KEY_FORMAT_VERSION, len(n_bytes)) + n_bytes
+            + struct.pack(">HH", public_key.exponent_bits, len(hs_bytes)) + hs_bytes)
+
+
+def _read_u16(data: bytes, offset: int, what: str) -> tuple[int, int]:
+    if len(data) < offset + 2:
+        raise KeyFormatError(f"key bytes truncated before {what}; re-export the key")
+    return struct.unpack_from(">H", data, offset)[0], offset + 2
 
 
 def _read_int(data: bytes, offset: int, what: str) -> tuple[int, int]:
-    if len(data) < offset + 2:
-        raise KeyFormatError(f"key bytes truncated before the length of {what}; re-export the key")
-    (length,) = struct.unpack_from(">H", data, offset)
-    offset += 2
+    length, offset = _read_u16(data, offset, f"the length of {what}")
     if len(data) < offset + length:
         raise KeyFormatError(
             f"key bytes truncated inside {what}: need {length} bytes, have {len(data) - offset}; "
@@ -90,68 +235,103 @@ def _read_int(data: bytes, offset: int, what: str) -> tuple[int, int]:
     return int.from_bytes(data[offset : offset + length], "big"), offset + length
 
 
-def _check_header(data: bytes, magic: bytes, what: str) -> None:
+def _check_header(data: bytes, magic: bytes, what: str) -> int:
     if data[:4] != magic:
         raise KeyFormatError(f"not a serialized {what} (magic {data[:4]!r}, expected {magic!r})")
-    if len(data) < 5 or data[4] != KEY_FORMAT_VERSION:
-        version = data[4] if len(data) > 4 else None
+    version = data[4] if len(data) > 4 else None
+    if version not in (_CLASSIC_VERSION, KEY_FORMAT_VERSION):
         raise KeyFormatError(
-            f"unsupported {what} format version {version}; this build reads version {KEY_FORMAT_VERSION}"
+            f"unsupported {what} format version {version}; this build reads versions "
+            f"{_CLASSIC_VERSION} and {KEY_FORMAT_VERSION}"
         )
+    return version
+
+
+def _check_modulus(n: int) -> None:
+    if n.bit_length() < MIN_KEY_BITS or n % 2 == 0:
+        raise KeyFormatError(f"public key modulus of {n.bit_length()} bits is not a valid Paillier n")
+
+
+def _read_djn_fields(data: bytes, offset: int) -> tuple[int, int, int]:
+    exponent_bits, offset = _read_u16(data, offset, "the DJN exponent length")
+    hs, offset = _read_int(data, offset, "h_s")
+    return exponent_bits, hs, offset
 
 
 def public_key_from_bytes(data: bytes) -> paillier.PaillierPublicKey:
-    """Load a public key written by :func:`public_key_to_bytes`.
+    """Load a public key written by :func:`public_key_to_bytes` (version 1 or 2).
+
+    Returns:
+        A :class:`DJNPublicKey` for version 2, a plain ``phe`` key for version 1.
 
     Raises:
         KeyFormatError: On a wrong magic or version, truncated bytes, trailing
-            bytes, or an n that cannot be a Paillier modulus.
+            bytes, an n that cannot be a Paillier modulus, or a DJN base or
+            exponent length that cannot be right (0, >= n^2, not a unit).
     """
-    _check_header(data, _PUBLIC_MAGIC, "public key")
+    version = _check_header(data, _PUBLIC_MAGIC, "public key")
     n, end = _read_int(data, 5, "n")
+    _check_modulus(n)
+    if version == KEY_FORMAT_VERSION:
+        exponent_bits, hs, end = _read_djn_fields(data, end)
     if end != len(data):
         raise KeyFormatError(f"public key has {len(data) - end} unexpected trailing bytes")
-    if n.bit_length() < MIN_KEY_BITS or n % 2 == 0:
-        raise KeyFormatError(f"public key modulus of {n.bit_length()} bits is not a valid Paillier n")
-    return paillier.PaillierPublicKey(n)
+    if version == _CLASSIC_VERSION:
+        return paillier.PaillierPublicKey(n)
+    return DJNPublicKey(n, hs, exponent_bits)
 
 
 def private_key_to_bytes(private_key: paillier.PaillierPrivateKey) -> bytes:
-    """Serialize a private key to bytes: ``FLSK | version | fingerprint | p | q``.
+    """Serialize a private key to bytes: ``FLSK | version | fingerprint | p | q [| exponent_bits | h_s]``.
 
     The result is the secret itself: wrap it for its recipient or keep it in
     memory. Nothing here writes it to disk.
     """
-    fingerprint = key_fingerprint(private_key.public_key)
-    parts = [_PRIVATE_MAGIC, struct.pack(">B", KEY_FORMAT_VERSION), fingerprint]
+    public_key = private_key.public_key
+    djn = isinstance(public_key, DJNPublicKey)
+    version = KEY_FORMAT_VERSION if djn else _CLASSIC_VERSION
+    parts = [_PRIVATE_MAGIC, struct.pack(">B", version), key_fingerprint(public_key)]
     for prime in (private_key.p, private_key.q):
         prime_bytes = _int_bytes(prime)
         parts += [struct.pack(">H", len(prime_bytes)), prime_bytes]
+    if djn:
+        hs_bytes = _int_bytes(public_key.hs)
+        parts += [struct.pack(">HH", public_key.exponent_bits, len(hs_bytes)), hs_bytes]
     return b"".join(parts)
 
 
 def private_key_from_bytes(data: bytes) -> paillier.PaillierPrivateKey:
-    """Load a private key written by :func:`private_key_to_bytes`.
+    """Load a private key written by :func:`private_key_to_bytes` (version 1 or 2).
+
+    For a version-2 key, the key holder also checks with ``p`` and ``q`` that
+    ``h_s`` is an n-th residue (``h_s^((p-1)(q-1)) = 1 mod n^2``), which no
+    other party can check.
 
     Raises:
         KeyFormatError: On a wrong magic or version, truncated or trailing
-            bytes, or primes whose product does not match the recorded
-            fingerprint.
+            bytes, primes whose product does not match the recorded
+            fingerprint, or an ``h_s`` that is not an n-th residue.
     """
-    _check_header(data, _PRIVATE_MAGIC, "private key")
+    version = _check_header(data, _PRIVATE_MAGIC, "private key")
     if len(data) < 5 + 32:
         raise KeyFormatError("private key bytes truncated inside the key fingerprint")
     fingerprint = data[5:37]
     p, offset = _read_int(data, 37, "p")
     q, offset = _read_int(data, offset, "q")
+    if version == KEY_FORMAT_VERSION:
+        exponent_bits, hs, offset = _read_djn_fields(data, offset)
     if offset != len(data):
         raise KeyFormatError(f"private key has {len(data) - offset} unexpected trailing bytes")
     if p < 3 or q < 3 or p == q:
         raise KeyFormatError("private key primes are invalid (p and q must be distinct odd primes)")
-    public_key = paillier.PaillierPublicKey(p * q)
+    n = p * q
+    _check_modulus(n)
+    public_key = paillier.PaillierPublicKey(n) if version == _CLASSIC_VERSION else DJNPublicKey(n, hs, exponent_bits)
     if key_fingerprint(public_key) != fingerprint:
         raise KeyFormatError(
-            f"private key primes give fingerprint {key_fingerprint(public_key).hex()[:16]}…, "
+            f"private key fields give fingerprint {key_fingerprint(public_key).hex()[:16]}…, "
             f"the key records {fingerprint.hex()[:16]}…: the key bytes are corrupted"
         )
+    if version == KEY_FORMAT_VERSION and gmpy2.powmod(hs, (p - 1) * (q - 1), n * n) != 1:
+        raise KeyFormatError("private key's DJN base h_s is not an n-th residue mod n^2: the key is corrupted")
     return paillier.PaillierPrivateKey(public_key, p, q)

@@ -1,4 +1,4 @@
-"""Process-pool plumbing for the two costly steps: obfuscators and decryption.
+"""Process-pool plumbing for the two costly steps: encryption (obfuscators) and decryption.
 
 Workers receive plain ints (picklable) and return plain ints; each task is a
 contiguous chunk so results come back in input order.
@@ -7,11 +7,12 @@ contiguous chunk so results come back in input order.
 from __future__ import annotations
 
 import os
-import secrets
 from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, Sequence, TypeVar
 
 import gmpy2
+
+from clients.he.obfuscators import ObfuscatorSpec, fresh_obfuscators
 
 T = TypeVar("T")
 
@@ -44,24 +45,6 @@ def run_chunked(func: Callable[..., list[T]], fixed: tuple, items: Sequence, wor
     return out
 
 
-def fresh_obfuscators(n: int, slots: list[int]) -> list[int]:
-    """Return ``r^n mod n^2`` for a fresh uniformly random unit ``r`` per entry of ``slots``.
-
-    ``slots`` only sets the count (it lets :func:`run_chunked` split the work).
-    ``r`` comes from the OS CSPRNG (``secrets``), so forked workers never share
-    randomness state.
-    """
-    n_mpz = gmpy2.mpz(n)
-    nsquare = n_mpz * n_mpz
-    out = []
-    for _ in slots:
-        r = secrets.randbelow(n - 1) + 1
-        while gmpy2.gcd(r, n_mpz) != 1:
-            r = secrets.randbelow(n - 1) + 1
-        out.append(int(gmpy2.powmod(r, n_mpz, nsquare)))
-    return out
-
-
 def encrypt_with(n: int, pairs: list[tuple[int, int]]) -> list[int]:
     """Paillier-encrypt ``(plaintext, obfuscator)`` pairs with g = n + 1.
 
@@ -73,9 +56,9 @@ def encrypt_with(n: int, pairs: list[tuple[int, int]]) -> list[int]:
     return [int((1 + m * n_mpz) * obfuscator % nsquare) for m, obfuscator in pairs]
 
 
-def encrypt_fresh(n: int, plaintexts: list[int]) -> list[int]:
-    """Encrypt plaintexts with fresh obfuscators (the cold path, run in workers)."""
-    return encrypt_with(n, list(zip(plaintexts, fresh_obfuscators(n, plaintexts))))
+def encrypt_fresh(spec: ObfuscatorSpec, plaintexts: list[int]) -> list[int]:
+    """Encrypt plaintexts with fresh obfuscators of ``spec`` (the cold path, run in workers)."""
+    return encrypt_with(spec.n, list(zip(plaintexts, fresh_obfuscators(spec, plaintexts))))
 
 
 def decrypt_crt(p: int, q: int, ciphertexts: list[int]) -> list[int]:

@@ -5,6 +5,7 @@ import hashlib
 import pytest
 
 from clients.he import (
+    classic_keypair,
     InvalidParametersError,
     KeyFormatError,
     generate_keypair,
@@ -20,9 +21,19 @@ def test_public_key_round_trip_and_fingerprint(keys):
     data = public_key_to_bytes(keys.public_key)
     loaded = public_key_from_bytes(data)
     assert loaded.n == keys.public_key.n
-    n_bytes = keys.public_key.n.to_bytes((keys.public_key.n.bit_length() + 7) // 8, "big")
-    assert key_fingerprint(loaded) == hashlib.sha256(n_bytes).digest()
-    assert data[:4] == b"FLPK" and data[4] == 1
+    assert (loaded.hs, loaded.exponent_bits) == (keys.public_key.hs, keys.public_key.exponent_bits)
+    # A DJN key's fingerprint covers its whole serialized form (n, h_s, exponent length).
+    assert key_fingerprint(loaded) == hashlib.sha256(data).digest()
+    assert data[:4] == b"FLPK" and data[4] == 2
+
+
+def test_classic_public_key_keeps_version_1_and_sha256_of_n(keys):
+    classic = classic_keypair(keys).public_key
+    data = public_key_to_bytes(classic)
+    n_bytes = classic.n.to_bytes((classic.n.bit_length() + 7) // 8, "big")
+    assert data == b"FLPK" + bytes([1]) + len(n_bytes).to_bytes(2, "big") + n_bytes
+    assert key_fingerprint(public_key_from_bytes(data)) == hashlib.sha256(n_bytes).digest()
+    assert key_fingerprint(classic) != key_fingerprint(keys.public_key)
 
 
 def test_private_key_round_trip_decrypts(keys):
