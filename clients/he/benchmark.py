@@ -10,9 +10,12 @@ weighted mean and are compared with plaintext FedAvg in float64.
   aggregate (``Σ w_i · E(x_i)``, ciphertext exponentiation + addition) is
   timed on the sample with client 0's ciphertexts standing in for every client
   (the cost does not depend on the values); the error is measured on that sample.
-* packed Paillier: this package, ``workers`` processes; every client is
-  encrypted cold (fresh ``r^n``) except one, which fills a
-  :class:`RandomnessPool` offline first and then encrypts online. Aggregation is
+* packed Paillier, twice on the same modulus: with DJN obfuscators
+  ``h_s^a`` (the default key; short exponent, an assumption beyond DCR, see
+  :mod:`clients.he.randomness`) and with classic ``r^n`` obfuscators (the
+  same key without its DJN base). ``workers`` processes; every client is
+  encrypted cold except one, which fills a :class:`RandomnessPool` offline
+  first and then encrypts online. Aggregation is
   :func:`aggregate_update_bytes` on the serialized updates (parse + validate +
   sum + serialize: what a verifier recomputes).
 * TenSEAL CKKS: N=8192, coefficient moduli [60, 40, 40, 60], scale 2^40, one
@@ -42,7 +45,7 @@ from clients.he.decryption import decrypt_aggregate
 from clients.he.encoding import EncodingParams, SlotLayout
 from clients.he.encryption import encrypt_update
 from clients.he.homomorphic_sum import aggregate_update_bytes
-from clients.he.keys import KeyPair, generate_keypair
+from clients.he.keys import KeyPair, classic_keypair, generate_keypair
 from clients.he.parallel import default_workers
 from clients.he.randomness import RandomnessPool
 from clients.he.serialization import EncryptedAggregate, ciphertext_width
@@ -129,7 +132,7 @@ def _per_value_phe(keys: KeyPair, updates: list[np.ndarray], weights: np.ndarray
 
 
 def _packed(keys: KeyPair, updates: list[np.ndarray], weights: np.ndarray, reference: np.ndarray,
-            params: EncodingParams, workers: int, bits: int) -> SchemeFigures:
+            params: EncodingParams, workers: int, bits: int, obfuscators: str, note: str) -> SchemeFigures:
     public_key = keys.public_key
     cold_times, blobs = [], []
     online = offline = None
@@ -152,7 +155,7 @@ def _packed(keys: KeyPair, updates: list[np.ndarray], weights: np.ndarray, refer
         lambda: decrypt_aggregate(keys.private_key, EncryptedAggregate.from_bytes(aggregate_bytes, public_key), workers)
     )
     return SchemeFigures(
-        scheme="packed Paillier",
+        scheme=f"packed Paillier ({obfuscators})",
         security=f"Paillier {bits}",
         encrypt_s_per_client=statistics.median(t.wall for t in cold_times),
         upload_bytes_per_client=max(len(b) for b in blobs),
@@ -165,7 +168,7 @@ def _packed(keys: KeyPair, updates: list[np.ndarray], weights: np.ndarray, refer
         error_bound=params.quantization_bound,
         encrypt_online_s_per_client=online.wall if online else None,
         randomness_offline_s_per_client=offline.wall if offline else None,
-        notes=(f"{params.value_bits}-bit levels, {params.slot_bits}-bit slots x "
+        notes=(f"{note}; {params.value_bits}-bit levels, {params.slot_bits}-bit slots x "
                f"{SlotLayout.for_key_bits(params, bits).slots_per_ciphertext} per ciphertext, {workers} workers; "
                f"encrypt = median cold over {len(cold_times)} clients"),
     )
@@ -269,20 +272,27 @@ def run_benchmark(
         say(f"per-value phe, {key_bits} bits, {min(sample, params_count)} values")
         rows.append(_per_value_phe(keys, updates, weights, params_count, min(sample, params_count),
                                    workers, key_bits))
-        say(f"packed Paillier, {key_bits} bits, {clients} clients x {params_count} values")
-        rows.append(_packed(keys, updates, weights, reference, encoding, workers, key_bits))
+        say(f"packed Paillier with DJN obfuscators, {key_bits} bits, {clients} clients x {params_count} values")
+        rows.append(_packed(keys, updates, weights, reference, encoding, workers, key_bits,
+                            "DJN", f"obfuscators h_s^a with {keys.public_key.exponent_bits}-bit a"))
+        say(f"packed Paillier with classic r^n obfuscators, {key_bits} bits")
+        rows.append(_packed(classic_keypair(keys), updates, weights, reference, encoding, workers, key_bits,
+                            "r^n", "classic obfuscators r^n"))
     if include_tenseal:
         say("TenSEAL CKKS")
         rows.append(_tenseal(updates, weights, reference))
     speedups = {}
     for key_bits in bits:
-        phe_row, packed_row = (r for r in rows if r.security == f"Paillier {key_bits}")
+        phe_row, *packed_rows = (r for r in rows if r.security == f"Paillier {key_bits}")
         speedups[str(key_bits)] = {
-            "encrypt_wall": phe_row.encrypt_s_per_client / packed_row.encrypt_s_per_client,
-            "encrypt_cpu": phe_row.encrypt_cpu_s_per_client / packed_row.encrypt_cpu_s_per_client,
-            "encrypt_online_wall": (phe_row.encrypt_s_per_client / packed_row.encrypt_online_s_per_client
-                                    if packed_row.encrypt_online_s_per_client else None),
-            "upload": phe_row.upload_bytes_per_client / packed_row.upload_bytes_per_client,
+            packed_row.scheme: {
+                "encrypt_wall": phe_row.encrypt_s_per_client / packed_row.encrypt_s_per_client,
+                "encrypt_cpu": phe_row.encrypt_cpu_s_per_client / packed_row.encrypt_cpu_s_per_client,
+                "encrypt_online_wall": (phe_row.encrypt_s_per_client / packed_row.encrypt_online_s_per_client
+                                        if packed_row.encrypt_online_s_per_client else None),
+                "upload": phe_row.upload_bytes_per_client / packed_row.upload_bytes_per_client,
+            }
+            for packed_row in packed_rows
         }
     return {
         "params": params_count,

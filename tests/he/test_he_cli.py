@@ -29,7 +29,7 @@ def test_keygen_writes_private_key_only_with_mode_0600(key_files):
     assert stat.S_IMODE(private.stat().st_mode) == 0o600
     assert "NOT encrypted" in info["stderr"]
     assert len(info["fingerprint"]) == 64 and info["bits"] == 2048
-    assert public.read_bytes()[:4] == b"FLPK"
+    assert public.read_bytes()[:5] == b"FLPK\x02" and info["djn_exponent_bits"] == 1024
 
 
 def test_keygen_refuses_to_overwrite(key_files):
@@ -83,8 +83,9 @@ def test_bench_he_json_is_clean_and_reports_all_schemes():
     assert completed.returncode == 0, completed.stderr
     report = json.loads(completed.stdout)
     schemes = [row["scheme"] for row in report["rows"]]
-    assert schemes == ["phe per-value", "packed Paillier", "TenSEAL CKKS"]
-    packed = report["rows"][1]
-    assert packed["max_abs_error"] <= packed["error_bound"]
-    assert packed["upload_bytes_per_client"] < report["rows"][0]["upload_bytes_per_client"]
-    assert report["rows"][2]["max_abs_error"] < 1e-4
+    assert schemes == ["phe per-value", "packed Paillier (DJN)", "packed Paillier (r^n)", "TenSEAL CKKS"]
+    for packed in report["rows"][1:3]:
+        assert packed["max_abs_error"] <= packed["error_bound"]
+        assert packed["upload_bytes_per_client"] < report["rows"][0]["upload_bytes_per_client"]
+    assert report["rows"][3]["max_abs_error"] < 1e-4
+    assert set(report["speedup_packed_vs_per_value"]["1024"]) == {"packed Paillier (DJN)", "packed Paillier (r^n)"}
