@@ -3,7 +3,7 @@
 Layout (all integers big-endian)::
 
     magic "FLHE" | version u8 | kind u8 (1 update, 2 aggregate)
-    key fingerprint 32 bytes (sha256 of n) | ciphertext width u16
+    key fingerprint 32 bytes (clients.he.keys.key_fingerprint: covers n and any DJN base) | ciphertext width u16
     value_bits u8 | slot_bits u8 | slots_per_ciphertext u16
     max_clients u32 | max_weight u64 | clip_bound f64 | scale f64
     num_values u64 | num_ciphertexts u32 | client_count u32 | weights_total u64
@@ -54,7 +54,7 @@ class EncryptedUpdate:
     """One client's packed, encrypted update.
 
     Attributes:
-        key_fingerprint: sha256 of the public key's n.
+        key_fingerprint: Fingerprint of the public key (:func:`clients.he.keys.key_fingerprint`).
         layout: Slot layout the values were packed with.
         num_values: Length of the float vector.
         client_id: Who produced it.
@@ -114,7 +114,7 @@ class EncryptedAggregate:
     """The homomorphic sum of several encrypted updates.
 
     Attributes:
-        key_fingerprint: sha256 of the public key's n.
+        key_fingerprint: Fingerprint of the public key (:func:`clients.he.keys.key_fingerprint`).
         layout: Common slot layout of the inputs.
         num_values: Length of the float vector.
         client_count: Number of updates summed.
