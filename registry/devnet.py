@@ -222,12 +222,14 @@ class Devnet:
         """Update fields of the devnet file (e.g. ``registry_address`` after a deploy).
 
         Raises:
-            DevnetError: If no devnet file exists yet.
+            DevnetError: If no devnet file exists yet, or a field is unknown.
         """
         info = self.load()
         if info is None:
             raise DevnetError(f"no devnet file at {self.file}; run `flep devnet up` first")
         for key, value in fields.items():
+            if key not in DevnetInfo.__dataclass_fields__ or key == "processes":
+                raise DevnetError(f"{key!r} is not a field of the devnet file")
             setattr(info, key, value)
         self._save(info)
 
