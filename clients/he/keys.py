@@ -172,16 +172,39 @@ def generate_keypair(bits: int = DEFAULT_KEY_BITS, djn: bool = True) -> KeyPair:
             f"Paillier key size must be a multiple of 8 and at least {MIN_KEY_BITS} bits "
             f"(use 3072 for 128-bit security), got {bits}"
         )
-    public_key, private_key = paillier.generate_paillier_keypair(n_length=bits)
     if not djn:
-        return KeyPair(public_key, private_key)
-    n = public_key.n
+        return KeyPair(*paillier.generate_paillier_keypair(n_length=bits))
+    p, q = _blum_primes(bits)
+    n = p * q
     x = secrets.randbelow(n - 2) + 2
     while math.gcd(x, n) != 1:
         x = secrets.randbelow(n - 2) + 2
     hs = int(gmpy2.powmod(n - x * x % n, n, n * n))
     djn_public = DJNPublicKey(n, hs, djn_exponent_bits(bits))
-    return KeyPair(djn_public, paillier.PaillierPrivateKey(djn_public, private_key.p, private_key.q))
+    return KeyPair(djn_public, paillier.PaillierPrivateKey(djn_public, p, q))
+
+
+def _blum_prime(bits: int) -> int:
+    """A random prime of exactly ``bits`` bits that is 3 mod 4."""
+    while True:
+        candidate = gmpy2.next_prime(secrets.randbits(bits) | (1 << (bits - 1)))
+        while candidate % 4 != 3:
+            candidate = gmpy2.next_prime(candidate)
+        if candidate.bit_length() == bits:
+            return int(candidate)
+
+
+def _blum_primes(bits: int) -> tuple[int, int]:
+    """Distinct primes p, q = 3 mod 4 with ``p*q`` of exactly ``bits`` bits.
+
+    DJN's analysis takes n a Blum integer, so that ``h = -x^2`` generates the
+    whole subgroup of Jacobi-symbol-1 units; python-paillier's key generator
+    does not restrict its primes, so DJN keys draw their own.
+    """
+    while True:
+        p, q = _blum_prime(bits // 2), _blum_prime(bits - bits // 2)
+        if p != q and (p * q).bit_length() == bits:
+            return p, q
 
 
 def classic_keypair(keys: KeyPair) -> KeyPair:

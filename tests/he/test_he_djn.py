@@ -57,6 +57,12 @@ def test_generated_key_carries_a_djn_base_of_the_literature_length(keys):
     assert public.hs not in (1, public.nsquare - 1)
 
 
+def test_djn_modulus_is_a_blum_integer_of_the_requested_size(keys):
+    p, q = keys.private_key.p, keys.private_key.q
+    assert p % 4 == 3 and q % 4 == 3 and p != q
+    assert (p * q).bit_length() == keys.public_key.n.bit_length() == 1024
+
+
 def test_table_path_and_powmod_path_give_n_th_residues(keys):
     spec = ObfuscatorSpec.for_key(keys.public_key)
     phi = (keys.private_key.p - 1) * (keys.private_key.q - 1)
