@@ -32,13 +32,6 @@ from registry.commands.output import console, emit_json
 app = typer.Typer(help="Federated learning with optional differential privacy.", no_args_is_help=True)
 
 
-@app.callback()
-def fl() -> None:
-    """Federated learning with optional differential privacy."""
-    # A callback keeps `fl` a command group even with a single subcommand; without it
-    # typer.main.get_command (used by the CLI's lazy loader) collapses `flep fl simulate` into `flep fl`.
-
-
 class DatasetName(str, Enum):
     """Datasets `flep fl simulate` can load offline."""
 
