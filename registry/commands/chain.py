@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import typer
+from rich.table import Table
+from web3 import Web3
 
 from registry.chain import ModelRegistry, connect
 from registry.chain.gas import GAS_BUDGETS, measure_gas
-from rich.table import Table
-
 from registry.commands.output import console, emit_json
-from registry.config import ConfigError, load_settings
+from registry.config import ConfigError, Settings, load_settings
 from registry.devnet import Devnet, DevnetError, dev_account
 
 app = typer.Typer(help="Deploy and inspect the registry contract on the configured chain.", no_args_is_help=True)
+
+
+def _connect_configured(require_registry: bool = False) -> tuple[Settings, Web3]:
+    """The resolved settings and a connection to their chain (wrong chain id refused).
+
+    Raises:
+        ConfigError: If no chain RPC (or, when required, no registry address) is configured.
+    """
+    settings = load_settings()
+    if not settings.rpc_url:
+        raise ConfigError("no chain configured: run `flep devnet up` or set FLEP_RPC_URL")
+    if require_registry and not settings.registry_address:
+        raise ConfigError("no registry address configured: run `flep registry deploy` or set FLEP_REGISTRY_ADDRESS")
+    return settings, connect(settings.rpc_url, settings.chain_id)
 
 
 @app.command()
@@ -30,10 +44,7 @@ def deploy(
     Raises:
         ConfigError: If no chain RPC is configured.
     """
-    settings = load_settings()
-    if not settings.rpc_url:
-        raise ConfigError("no chain configured: run `flep devnet up` or set FLEP_RPC_URL")
-    w3 = connect(settings.rpc_url, settings.chain_id)
+    settings, w3 = _connect_configured()
     _, deployment = ModelRegistry.deploy(w3, dev_account(account_index))
     recorded = True
     try:
@@ -69,12 +80,7 @@ def status(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -
     Raises:
         ConfigError: If no chain RPC or registry address is configured.
     """
-    settings = load_settings()
-    if not settings.rpc_url:
-        raise ConfigError("no chain configured: run `flep devnet up` or set FLEP_RPC_URL")
-    if not settings.registry_address:
-        raise ConfigError("no registry address configured: run `flep registry deploy` or set FLEP_REGISTRY_ADDRESS")
-    w3 = connect(settings.rpc_url, settings.chain_id)
+    settings, w3 = _connect_configured(require_registry=True)
     registry = ModelRegistry.at(w3, settings.registry_address, settings.registry_address)
     data = {
         "address": registry.address,
@@ -97,10 +103,8 @@ def bench(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) ->
     Raises:
         ConfigError: If no chain RPC is configured.
     """
-    settings = load_settings()
-    if not settings.rpc_url:
-        raise ConfigError("no chain configured: run `flep devnet up` or set FLEP_RPC_URL")
-    gas = measure_gas(connect(settings.rpc_url, settings.chain_id))
+    _, w3 = _connect_configured()
+    gas = measure_gas(w3)
     if json_out:
         emit_json({"gas": gas, "budgets": GAS_BUDGETS})
         return
