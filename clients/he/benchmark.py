@@ -73,6 +73,34 @@ class SchemeFigures:
     extrapolated: bool = False
     notes: str = ""
 
+    @classmethod
+    def measured(
+        cls,
+        scheme: str,
+        security: str,
+        encrypt_times: list[Timing],
+        blobs: list[bytes],
+        t_agg: Timing,
+        t_dec: Timing,
+        mean: np.ndarray,
+        reference: np.ndarray,
+        **extra: object,
+    ) -> SchemeFigures:
+        """A row from a measured round: median per-client encrypt, largest upload, error vs plaintext FedAvg."""
+        return cls(
+            scheme=scheme,
+            security=security,
+            encrypt_s_per_client=statistics.median(t.wall for t in encrypt_times),
+            upload_bytes_per_client=max(len(b) for b in blobs),
+            aggregate_s=t_agg.wall,
+            decrypt_s=t_dec.wall,
+            encrypt_cpu_s_per_client=statistics.median(t.cpu for t in encrypt_times),
+            aggregate_cpu_s=t_agg.cpu,
+            decrypt_cpu_s=t_dec.cpu,
+            max_abs_error=float(np.abs(mean - reference).max()),
+            **extra,
+        )
+
 
 @dataclass(frozen=True)
 class Timing:
@@ -154,17 +182,8 @@ def _packed(keys: KeyPair, updates: list[np.ndarray], weights: np.ndarray, refer
     mean, t_dec = _timed(
         lambda: decrypt_aggregate(keys.private_key, EncryptedAggregate.from_bytes(aggregate_bytes, public_key), workers)
     )
-    return SchemeFigures(
-        scheme=f"packed Paillier ({obfuscators})",
-        security=f"Paillier {bits}",
-        encrypt_s_per_client=statistics.median(t.wall for t in cold_times),
-        upload_bytes_per_client=max(len(b) for b in blobs),
-        aggregate_s=t_agg.wall,
-        decrypt_s=t_dec.wall,
-        encrypt_cpu_s_per_client=statistics.median(t.cpu for t in cold_times),
-        aggregate_cpu_s=t_agg.cpu,
-        decrypt_cpu_s=t_dec.cpu,
-        max_abs_error=float(np.abs(mean - reference).max()),
+    return SchemeFigures.measured(
+        f"packed Paillier ({obfuscators})", f"Paillier {bits}", cold_times, blobs, t_agg, t_dec, mean, reference,
         error_bound=params.quantization_bound,
         encrypt_online_s_per_client=online.wall if online else None,
         randomness_offline_s_per_client=offline.wall if offline else None,
@@ -216,17 +235,8 @@ def _tenseal_round(updates: list[np.ndarray], weights: np.ndarray, reference: np
 
     aggregate_blob, t_agg = _timed(aggregate)
     mean, t_dec = _timed(lambda: np.array(ts.ckks_vector_from(context, aggregate_blob).decrypt()))
-    return SchemeFigures(
-        scheme="TenSEAL CKKS",
-        security="CKKS N=8192 (128-bit)",
-        encrypt_s_per_client=statistics.median(t.wall for t in times),
-        upload_bytes_per_client=max(len(b) for b in blobs),
-        aggregate_s=t_agg.wall,
-        decrypt_s=t_dec.wall,
-        encrypt_cpu_s_per_client=statistics.median(t.cpu for t in times),
-        aggregate_cpu_s=t_agg.cpu,
-        decrypt_cpu_s=t_dec.cpu,
-        max_abs_error=float(np.abs(mean - reference).max()),
+    return SchemeFigures.measured(
+        "TenSEAL CKKS", "CKKS N=8192 (128-bit)", times, blobs, t_agg, t_dec, mean, reference,
         error_bound=None,
         notes="scale 2^40, moduli [60,40,40,60], weights applied by the aggregator as plaintext scalars",
     )
