@@ -235,7 +235,9 @@ class Devnet:
 
     def status(self) -> DevnetStatus:
         """Check every recorded process and endpoint."""
-        info = self.load()
+        return self._status_of(self.load())
+
+    def _status_of(self, info: DevnetInfo | None) -> DevnetStatus:
         if info is None:
             return DevnetStatus(False, None, None, None, [], [], None, str(self.file))
         components = []
@@ -289,9 +291,8 @@ class Devnet:
             PortInUseError: If a configured port is taken.
             DevnetError: If a server fails to start or to answer in time (its log tail is included).
         """
-        current = self.status()
         previous = self.load()
-        if current.running and previous is not None:
+        if previous is not None and self._status_of(previous).running:
             return previous
         if previous is not None:
             self._stop_processes(previous)
