@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
@@ -23,6 +24,10 @@ from registry.cid import CidBuilder, CidOptions, cid_options_for, iter_chunks
 from registry.config import to_http_url, to_multiaddr
 
 _READ_PIECE = 1 << 20
+
+# ipfshttpclient 0.7 passes urllib3 2 a deprecated argument on every request; the
+# warning is harmless and not ours to fix, so it is silenced here, where the client is used.
+warnings.filterwarnings("ignore", message="The 'strict' parameter is no longer needed", category=FutureWarning)
 
 
 class StoreError(Exception):

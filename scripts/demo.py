@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import warnings
 from pathlib import Path
 
 import torch
@@ -47,8 +46,6 @@ def main() -> None:
     os.chdir(ROOT)
     # The machine's cores are shared: one torch thread; Paillier uses its own process pool.
     torch.set_num_threads(1)
-    # ipfshttpclient passes urllib3 a parameter urllib3 2 deprecates; harmless, and not ours to fix.
-    warnings.filterwarnings("ignore", message="The 'strict' parameter is no longer needed", category=FutureWarning)
     step("1. Start the local devnet (Anvil + IPFS node, loopback only)")
     flep("devnet", "up")
     try:
