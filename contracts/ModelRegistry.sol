@@ -7,25 +7,34 @@ import {IModelRegistry} from "./IModelRegistry.sol";
 /**
  * @title ModelRegistry
  * @dev Blockchain-anchored registry for private federated learning: federations, per-federation roles,
- * append-only artifacts, wrapped-key grants, training rounds and model versions with lineage.
+ * append-only artifacts, wrapped-key grants, Paillier key epochs, training rounds and model versions with lineage.
  *
  * Storage keeps only roots; bulk data lives in events and on IPFS. An artifact is stored as one digest
  * (see {computeArtifactDigest}) over everything its {ArtifactRegistered} event carries, so any reader can
  * check an event against the chain state with one call. Model updates, the hot path of every round, are
- * filed under (federation, round, analyst) instead of their id (see {updateDigest}): that one slot both
- * stores the digest and enforces one update per analyst per round.
+ * filed twice and nowhere else: their digest under (federation, round, analyst) (see {updateDigest}), which
+ * enforces one update per analyst per round, and their record (id, round, weight) under (federation, content
+ * hash) (see {getUpdate}), which refuses a copied or replayed update and lets {postAggregate} check that every
+ * update it names belongs to the round.
+ *
+ * Round integrity. The aggregator is untrusted: it cannot choose what the key holder decrypts. Its aggregate
+ * must account for every update of the round, each exactly once, either included or excluded with a reason
+ * ({UpdateExcluded}); at least `minParticipants` must be included. The key holder re-checks the inclusions and
+ * exclusions off chain and either finalizes or disputes ({disputeAggregate}); a disputed round can only be
+ * aborted.
  *
  * Roles are OpenZeppelin {AccessControl} roles *scoped per federation*: the role id that is granted is
  * `federationRole(federationId, baseRole)`. Per-federation scoping is deliberate: the admin of federation 1
  * must have no power over federation 2, and an analyst admitted to one training effort must not be able to
  * submit to another. The admin role of every per-federation role is that federation's
  * {FEDERATION_ADMIN_ROLE}, so the inherited {grantRole}/{revokeRole}/{renounceRole} keep working and are
- * mirrored by {FederationRoleGranted}/{FederationRoleRevoked} events indexed by federation.
+ * mirrored by {FederationRoleGranted}/{FederationRoleRevoked} events indexed by federation. A role that is
+ * neither registry-wide nor of an existing federation cannot be granted at all.
  * The only registry-wide roles are `DEFAULT_ADMIN_ROLE` (the deployer) and {FEDERATION_CREATOR_ROLE}.
  *
- * The key holder is deliberately NOT an AccessControl role: an account acts as key holder of a federation
- * exactly when it holds an unrevoked grant of the federation's Paillier private key. A revocation is
- * recorded forever, so a revoked account can never finalize again nor be granted the same key again.
+ * The key holder is deliberately NOT an AccessControl role: an account acts as key holder of a key epoch
+ * exactly when it holds an unrevoked grant of that epoch's Paillier private key. Revoking a key holder retires
+ * its epoch for good, so the admin must start a new epoch (a new key pair) before the next round.
  */
 contract ModelRegistry is AccessControl, IModelRegistry {
     /// @dev Registry-wide role allowed to create federations.
@@ -38,17 +47,32 @@ contract ModelRegistry is AccessControl, IModelRegistry {
 
     /// @dev Longest CID accepted (a CIDv1 in base32 with a sha2-512 multihash is ~113 characters).
     uint256 public constant MAX_CID_LENGTH = 128;
+    /// @dev Longest free-text dispute detail accepted, in bytes.
+    uint256 public constant MAX_REASON_LENGTH = 512;
+
+    /**
+     * @dev Where a non-update artifact belongs, packed in one slot (updates are filed by content hash instead):
+     * its submitter, its federation, and for a dataset its sample count (0 for every other kind).
+     */
+    struct ArtifactScope {
+        address submitter;
+        uint64 federationId;
+        uint32 sampleCount;
+    }
 
     uint64 private _federationCount;
     uint64 private _artifactCount;
 
     mapping(uint64 federationId => Federation) private _federations;
+    mapping(uint64 federationId => mapping(uint32 epoch => KeyEpoch)) private _keyEpochs;
     mapping(uint64 artifactId => bytes32 digest) private _artifactDigests;
+    mapping(uint64 artifactId => ArtifactScope) private _artifactScopes;
     mapping(bytes32 roleId => uint64 federationId) private _roleFederation;
     mapping(bytes32 grantId => KeyGrant) private _keyGrants;
     mapping(uint64 federationId => mapping(uint64 round => Round)) private _rounds;
     mapping(uint64 federationId => mapping(uint64 round => mapping(address analyst => bytes32 digest)))
         private _updateDigests;
+    mapping(uint64 federationId => mapping(bytes32 sha256 => UpdateRecord)) private _updates;
     mapping(uint64 federationId => mapping(uint64 version => ModelVersion)) private _modelVersions;
 
     /// @dev Grants `DEFAULT_ADMIN_ROLE` and {FEDERATION_CREATOR_ROLE} to `operator`.
@@ -84,7 +108,8 @@ contract ModelRegistry is AccessControl, IModelRegistry {
             minParticipants: minParticipants,
             codecKeyPolicy: codecKeyPolicy,
             roundCount: 0,
-            modelVersionCount: 0
+            modelVersionCount: 0,
+            keyEpoch: 0
         });
         _roleFederation[federationRole(federationId, FEDERATION_ADMIN_ROLE)] = federationId;
         _roleFederation[federationRole(federationId, DATA_OWNER_ROLE)] = federationId;
@@ -168,10 +193,10 @@ contract ModelRegistry is AccessControl, IModelRegistry {
      *
      * Requirements:
      *
-     * - `kind` is `Dataset` (caller must be a data owner), `WrappedKey` (a data owner or the admin) or
-     *   `Metrics` (the admin); every other kind has its own function.
+     * - `kind` is `WrappedKey` (caller must be a data owner or the admin) or `Metrics` (the admin); every other
+     *   kind has its own function.
      * - `artifact` has a non-empty CID of at most {MAX_CID_LENGTH} bytes and a non-zero sha256.
-     * - every parent is an existing artifact id.
+     * - every parent is an existing artifact of the same federation, and not a model update.
      */
     function registerArtifact(
         uint64 federationId,
@@ -180,9 +205,7 @@ contract ModelRegistry is AccessControl, IModelRegistry {
         uint64[] calldata parents
     ) external returns (uint64) {
         address sender = _msgSender();
-        if (kind == ArtifactKind.Dataset) {
-            _checkFederationRole(federationId, DATA_OWNER_ROLE, sender);
-        } else if (kind == ArtifactKind.WrappedKey) {
+        if (kind == ArtifactKind.WrappedKey) {
             if (!hasFederationRole(federationId, DATA_OWNER_ROLE, sender)) {
                 _checkFederationRole(federationId, FEDERATION_ADMIN_ROLE, sender);
             }
@@ -191,7 +214,34 @@ contract ModelRegistry is AccessControl, IModelRegistry {
         } else {
             revert ModelRegistryWrongArtifactKind(kind);
         }
-        return _registerArtifact(federationId, 0, kind, artifact, parents);
+        _checkParents(federationId, parents);
+        return _registerArtifact(federationId, 0, kind, artifact, parents, 0);
+    }
+
+    /**
+     * @dev Registers a dataset holding `sampleCount` training samples and returns its id. The sample count
+     * bounds the FedAvg weight of every update trained on it (see {submitUpdate}).
+     *
+     * Emits {ArtifactRegistered} and {DatasetRegistered}.
+     *
+     * Requirements:
+     *
+     * - the caller must be a data owner of the federation.
+     * - `sampleCount` must be at least 1.
+     * - `artifact` and `parents` as in {registerArtifact}.
+     */
+    function registerDataset(
+        uint64 federationId,
+        ArtifactInput calldata artifact,
+        uint32 sampleCount,
+        uint64[] calldata parents
+    ) external returns (uint64 id) {
+        address sender = _msgSender();
+        _checkFederationRole(federationId, DATA_OWNER_ROLE, sender);
+        if (sampleCount == 0) revert ModelRegistryEmptyDataset();
+        _checkParents(federationId, parents);
+        id = _registerArtifact(federationId, 0, ArtifactKind.Dataset, artifact, parents, sampleCount);
+        emit DatasetRegistered(federationId, id, sender, sampleCount);
     }
 
     /// @dev Number of artifacts registered so far; ids run from 1 to this value and are never reused.
@@ -206,6 +256,12 @@ contract ModelRegistry is AccessControl, IModelRegistry {
     function artifactDigest(uint64 artifactId) external view returns (bytes32) {
         if (artifactId == 0 || artifactId > _artifactCount) revert ModelRegistryUnknownArtifact(artifactId);
         return _artifactDigests[artifactId];
+    }
+
+    /// @dev The stored record of dataset `artifactId` (all zero if it is not a dataset).
+    function getDataset(uint64 artifactId) external view returns (Dataset memory dataset) {
+        ArtifactScope memory scope = _artifactScopes[artifactId];
+        if (scope.sampleCount != 0) dataset = Dataset({owner: scope.submitter, sampleCount: scope.sampleCount});
     }
 
     /**
@@ -236,37 +292,60 @@ contract ModelRegistry is AccessControl, IModelRegistry {
         );
     }
 
+    // ================================================================== Paillier key epochs
+
     /**
-     * @dev Sets the federation's Paillier public key artifact, once.
+     * @dev Starts the federation's next Paillier key epoch with public key `publicKey`, and returns its number
+     * (1 for the first key). Every update of a round opened under the epoch must carry `encodingDigest` (the
+     * digest of the packed encoding parameters) in its header. Rotating retires the previous epoch: its key
+     * holders must be granted the new epoch's key to finalize again.
      *
-     * Emits {ArtifactRegistered} and {PaillierPublicKeySet}.
+     * Emits {ArtifactRegistered} and {KeyEpochStarted}.
      *
      * Requirements:
      *
      * - the caller must be an admin of the federation.
-     * - the key must not be set yet (a new key means a new federation).
-     * - `artifact` is a valid artifact (see {registerArtifact}).
+     * - no round may be open or aggregating (a live round keeps the key it opened with).
+     * - `publicKey` is a valid artifact (see {registerArtifact}); `encodingDigest` is not zero.
      */
-    function setPaillierPublicKey(uint64 federationId, ArtifactInput calldata artifact) external returns (uint64 id) {
+    function startKeyEpoch(uint64 federationId, ArtifactInput calldata publicKey, bytes32 encodingDigest)
+        external
+        returns (uint32 epoch)
+    {
         address sender = _msgSender();
         _checkFederationRole(federationId, FEDERATION_ADMIN_ROLE, sender);
+        if (encodingDigest == bytes32(0)) revert ModelRegistryZeroHash();
         Federation storage federation = _federations[federationId];
-        uint64 existing = federation.paillierPublicKeyArtifact;
-        if (existing != 0) revert ModelRegistryPublicKeyAlreadySet(federationId, existing);
-        id = _registerArtifact(federationId, 0, ArtifactKind.PaillierPublicKey, artifact, new uint64[](0));
-        federation.paillierPublicKeyArtifact = id;
-        emit PaillierPublicKeySet(federationId, id, sender);
+        _checkNoLiveRound(federationId, federation.roundCount);
+        uint64 artifactId =
+            _registerArtifact(federationId, 0, ArtifactKind.PaillierPublicKey, publicKey, new uint64[](0), 0);
+        epoch = federation.keyEpoch + 1;
+        federation.keyEpoch = epoch;
+        federation.paillierPublicKeyArtifact = artifactId;
+        _keyEpochs[federationId][epoch] = KeyEpoch({
+            publicKeyArtifact: artifactId,
+            startedAt: uint48(block.timestamp),
+            revokedAt: 0,
+            encodingDigest: encodingDigest
+        });
+        emit KeyEpochStarted(federationId, epoch, artifactId, encodingDigest, sender);
+    }
+
+    /// @dev The stored record of key `epoch` of `federationId` (all zero if it never started).
+    function getKeyEpoch(uint64 federationId, uint32 epoch) external view returns (KeyEpoch memory) {
+        return _keyEpochs[federationId][epoch];
     }
 
     // ================================================================== key grants
 
     /**
      * @dev Grants `account` the key of `kind`, handed over as the wrapped blob `wrappedKeyCid` with hash
-     * `wrappedKeySha256`. Idempotent: granting the same blob again returns false and emits nothing; a new blob
-     * (re-wrapped key) replaces the old one and is recorded.
+     * `wrappedKeySha256`. Idempotent: granting the same blob (and, for a Paillier key, the same epoch) again
+     * returns false and emits nothing; a new blob (re-wrapped key, or the key of a new epoch) replaces the old
+     * one and is recorded.
      *
      * The key owner is the caller for a codec key under {CodecKeyPolicy.PerDataOwner}, otherwise the
-     * federation itself (`address(0)`).
+     * federation itself (`address(0)`). A Paillier private key grant hands over the current key epoch's key.
      *
      * Emits {KeyGranted} on change.
      *
@@ -274,6 +353,7 @@ contract ModelRegistry is AccessControl, IModelRegistry {
      *
      * - Paillier private key, or codec key under `FederationWide`: the caller must be the federation admin.
      * - codec key under `PerDataOwner`: the caller must be a data owner of the federation.
+     * - Paillier private key: a key epoch must have started and not be revoked.
      * - `account` must not be the zero address; CID and hash must be non-empty.
      * - the same key must never have been revoked from `account`.
      */
@@ -287,24 +367,34 @@ contract ModelRegistry is AccessControl, IModelRegistry {
         address keyOwner = _checkKeyManager(federationId, kind);
         if (account == address(0)) revert ModelRegistryZeroAddress();
         _checkCidAndHash(wrappedKeyCid, wrappedKeySha256);
+        uint32 epoch;
+        if (kind == KeyKind.PaillierPrivateKey) {
+            epoch = _federations[federationId].keyEpoch;
+            if (epoch == 0) revert ModelRegistryPublicKeyNotSet(federationId);
+            _checkEpochLive(federationId, epoch);
+        }
         KeyGrant storage grant = _keyGrants[keyGrantId(federationId, kind, keyOwner, account)];
         if (grant.revokedAt != 0) {
             revert ModelRegistryKeyGrantRevoked(federationId, kind, keyOwner, account, grant.revokedAt);
         }
-        if (grant.grantedAt != 0 && grant.wrappedKeySha256 == wrappedKeySha256) return false;
+        if (grant.grantedAt != 0 && grant.wrappedKeySha256 == wrappedKeySha256 && grant.keyEpoch == epoch) {
+            return false;
+        }
         address sender = _msgSender();
         grant.grantor = sender;
         grant.grantedAt = uint48(block.timestamp);
         grant.wrappedKeySha256 = wrappedKeySha256;
-        emit KeyGranted(federationId, account, keyOwner, kind, sender, wrappedKeyCid, wrappedKeySha256);
+        if (grant.keyEpoch != epoch) grant.keyEpoch = epoch;
+        emit KeyGranted(federationId, account, keyOwner, kind, sender, wrappedKeyCid, wrappedKeySha256, epoch);
         return true;
     }
 
     /**
      * @dev Revokes, forever, the grant of `kind` owned by `keyOwner` from `account`. Idempotent: revoking an
-     * already revoked grant returns false and emits nothing.
+     * already revoked grant returns false and emits nothing. Revoking a Paillier key holder also retires the key
+     * epoch it held: no round opens or finalizes under it again.
      *
-     * Emits {KeyRevoked} on change.
+     * Emits {KeyRevoked} on change, and {KeyEpochRevoked} when an epoch is retired by it.
      *
      * Requirements:
      *
@@ -326,6 +416,13 @@ contract ModelRegistry is AccessControl, IModelRegistry {
         if (grant.revokedAt != 0) return false;
         grant.revokedAt = uint48(block.timestamp);
         emit KeyRevoked(federationId, account, keyOwner, kind, sender);
+        if (kind == KeyKind.PaillierPrivateKey) {
+            KeyEpoch storage epoch = _keyEpochs[federationId][grant.keyEpoch];
+            if (epoch.revokedAt == 0) {
+                epoch.revokedAt = uint48(block.timestamp);
+                emit KeyEpochRevoked(federationId, grant.keyEpoch, account, sender);
+            }
+        }
         return true;
     }
 
@@ -338,10 +435,15 @@ contract ModelRegistry is AccessControl, IModelRegistry {
         return _keyGrants[keyGrantId(federationId, kind, keyOwner, account)];
     }
 
-    /// @dev Whether `account` can act as key holder of `federationId`: it holds an unrevoked Paillier key grant.
+    /**
+     * @dev Whether `account` can act as key holder of `federationId` now: it holds an unrevoked grant of the
+     * current key epoch's Paillier key, and that epoch is not revoked.
+     */
     function isKeyHolder(uint64 federationId, address account) public view returns (bool) {
         KeyGrant storage grant = _keyGrants[keyGrantId(federationId, KeyKind.PaillierPrivateKey, address(0), account)];
-        return grant.grantedAt != 0 && grant.revokedAt == 0;
+        uint32 epoch = _federations[federationId].keyEpoch;
+        return grant.grantedAt != 0 && grant.revokedAt == 0 && grant.keyEpoch == epoch
+            && _keyEpochs[federationId][epoch].revokedAt == 0;
     }
 
     /// @dev Storage key of a grant.
@@ -356,14 +458,15 @@ contract ModelRegistry is AccessControl, IModelRegistry {
     // ================================================================== rounds
 
     /**
-     * @dev Opens the next round of the federation, accepting updates until `deadline` (inclusive, block time).
+     * @dev Opens the next round of the federation under its current key epoch, accepting updates until
+     * `deadline` (inclusive, block time).
      *
      * Emits {RoundOpened}.
      *
      * Requirements:
      *
      * - the caller must be an admin of the federation.
-     * - the federation's Paillier public key must be set.
+     * - a key epoch must have started and not be revoked.
      * - the previous round, if any, must be finalized or aborted.
      * - `deadline` must be later than the current block time.
      */
@@ -371,14 +474,11 @@ contract ModelRegistry is AccessControl, IModelRegistry {
         address sender = _msgSender();
         _checkFederationRole(federationId, FEDERATION_ADMIN_ROLE, sender);
         Federation storage federation = _federations[federationId];
-        if (federation.paillierPublicKeyArtifact == 0) revert ModelRegistryPublicKeyNotSet(federationId);
+        uint32 epoch = federation.keyEpoch;
+        if (epoch == 0) revert ModelRegistryPublicKeyNotSet(federationId);
+        _checkEpochLive(federationId, epoch);
         uint64 previous = federation.roundCount;
-        if (previous != 0) {
-            RoundStatus status = _rounds[federationId][previous].status;
-            if (status == RoundStatus.Open || status == RoundStatus.Aggregating) {
-                revert ModelRegistryRoundInProgress(federationId, previous, status);
-            }
-        }
+        _checkNoLiveRound(federationId, previous);
         // Deadlines are block time by design; a validator's few seconds of drift do not matter at round scale.
         // forge-lint: disable-next-line(block-timestamp)
         if (deadline <= block.timestamp) revert ModelRegistryDeadlineInPast(deadline, block.timestamp);
@@ -387,25 +487,32 @@ contract ModelRegistry is AccessControl, IModelRegistry {
         Round storage r = _rounds[federationId][round];
         r.status = RoundStatus.Open;
         r.deadline = deadline;
-        emit RoundOpened(federationId, round, sender, deadline);
+        r.keyEpoch = epoch;
+        emit RoundOpened(federationId, round, sender, deadline, epoch);
     }
 
     /**
-     * @dev Registers the caller's (encrypted) model update for `round` and returns its artifact id.
+     * @dev Registers the caller's (encrypted) model update for `round` with its FedAvg `weight`, and returns
+     * its artifact id. The update's parents are the datasets it was trained on (and e.g. the model version it
+     * started from); `weight` may not exceed the samples of the parent datasets whose codec key the caller holds.
      *
-     * Emits {ArtifactRegistered} and {UpdateSubmitted}.
+     * Emits {UpdateSubmitted} (a model update's only event).
      *
      * Requirements:
      *
      * - the caller must be an analyst of the federation.
      * - the round must be open and its deadline not passed.
      * - the caller must not have submitted an update in this round yet.
-     * - `update` is a valid artifact and every parent exists (e.g. the datasets and model version used).
+     * - no update with the same sha256 may exist in the federation (no copies, no replays).
+     * - `update` is a valid artifact; `parents` are strictly ascending artifacts of the federation, none an update.
+     * - the caller holds a live codec key grant for every dataset parent.
+     * - `weight` is at least 1 and at most the sum of the dataset parents' sample counts.
      */
     function submitUpdate(
         uint64 federationId,
         uint64 round,
         ArtifactInput calldata update,
+        uint64 weight,
         uint64[] calldata parents
     ) external returns (uint64 id) {
         address sender = _msgSender();
@@ -415,14 +522,13 @@ contract ModelRegistry is AccessControl, IModelRegistry {
         if (block.timestamp > r.deadline) {
             revert ModelRegistryDeadlinePassed(federationId, round, r.deadline, block.timestamp);
         }
-        mapping(address => bytes32) storage submitted = _updateDigests[federationId][round];
-        bytes32 existing = submitted[sender];
+        bytes32 existing = _updateDigests[federationId][round][sender];
         if (existing != 0) revert ModelRegistryDuplicateUpdate(federationId, round, sender, existing);
-        bytes32 digest;
-        (id, digest) = _appendArtifact(federationId, round, ArtifactKind.ModelUpdate, update, parents);
-        submitted[sender] = digest;
-        r.updateCount += 1;
-        emit UpdateSubmitted(federationId, round, sender, id);
+        uint64 copy = _updates[federationId][update.sha256].artifactId;
+        if (copy != 0) revert ModelRegistryDuplicateUpdateContent(federationId, update.sha256, copy);
+        uint64 granted = _grantedSamples(federationId, sender, parents);
+        if (weight == 0 || weight > granted) revert ModelRegistryInvalidWeight(federationId, sender, weight, granted);
+        id = _fileUpdate(federationId, round, r, sender, update, weight, parents);
     }
 
     /**
@@ -448,21 +554,28 @@ contract ModelRegistry is AccessControl, IModelRegistry {
     }
 
     /**
-     * @dev Registers the encrypted aggregate of a closed round; `updates` are the update artifacts summed.
+     * @dev Registers the encrypted aggregate of a closed round. `included` are the content hashes of the
+     * updates summed, strictly ascending (the order the aggregate's header lists them in); `excluded` names
+     * every other update of the round, strictly ascending, each with a reason. The aggregate's parents are the
+     * included updates' artifact ids in that order; the round records the sum of their weights.
      *
-     * Emits {ArtifactRegistered} and {AggregatePosted}.
+     * Emits {ArtifactRegistered}, {AggregatePosted}, then {UpdateExcluded} for each exclusion.
      *
      * Requirements:
      *
      * - the caller must be an aggregator of the federation.
      * - the round must be aggregating with no aggregate posted yet.
-     * - `updates` must name as many artifacts as the round has updates, all existing.
+     * - every hash must be an update of this federation and round, named once across both lists; together the
+     *   lists name every update of the round.
+     * - at least the federation's minimum number of updates must be included.
+     * - every exclusion has a reason.
      */
     function postAggregate(
         uint64 federationId,
         uint64 round,
         ArtifactInput calldata aggregate,
-        uint64[] calldata updates
+        bytes32[] calldata included,
+        Exclusion[] calldata excluded
     ) external returns (uint64 id) {
         address sender = _msgSender();
         _checkFederationRole(federationId, AGGREGATOR_ROLE, sender);
@@ -470,13 +583,66 @@ contract ModelRegistry is AccessControl, IModelRegistry {
         if (r.aggregateArtifact != 0) {
             revert ModelRegistryAggregateAlreadyPosted(federationId, round, r.aggregateArtifact);
         }
-        if (updates.length != r.updateCount) {
-            revert ModelRegistryAggregateUpdateMismatch(federationId, round, updates.length, r.updateCount);
+        uint256 named = included.length + excluded.length;
+        if (named != r.updateCount) {
+            revert ModelRegistryAggregateUpdateMismatch(federationId, round, named, r.updateCount);
         }
-        id = _registerArtifact(federationId, round, ArtifactKind.EncryptedAggregate, aggregate, updates);
-        r.aggregateArtifact = id;
-        r.aggregateSha256 = aggregate.sha256;
-        emit AggregatePosted(federationId, round, sender, id, aggregate.sha256);
+        uint32 minParticipants = _federations[federationId].minParticipants;
+        if (included.length < minParticipants) {
+            revert ModelRegistryTooFewUpdates(federationId, round, uint32(included.length), minParticipants);
+        }
+        uint64[] memory excludedIds;
+        (id, excludedIds) = _registerAggregate(federationId, round, r, aggregate, included, excluded);
+        emit AggregatePosted(
+            federationId, round, sender, id, aggregate.sha256, uint32(included.length), uint32(excluded.length),
+            r.weightsTotal
+        );
+        for (uint256 i = 0; i < excluded.length; ++i) {
+            emit UpdateExcluded(federationId, round, excludedIds[i], excluded[i].updateSha256, excluded[i].reason);
+        }
+    }
+
+    /**
+     * @dev Records that the caller, a key holder of the round's key epoch, refuses to decrypt the posted
+     * aggregate, naming `subjectSha256` (an update of the round for the update reasons, the aggregate itself
+     * otherwise) and why. The round can then only be aborted by the admin.
+     *
+     * Emits {AggregateDisputed}.
+     *
+     * Requirements:
+     *
+     * - the caller must hold an unrevoked grant of the round's key epoch, and the epoch must not be revoked.
+     * - the round must be aggregating with its aggregate posted and not disputed yet.
+     * - `subjectSha256` must name an update of the round (`ValidUpdateExcluded`, `InvalidUpdateIncluded`) or
+     *   the round's aggregate (`AggregateMismatch`, `DecryptionRefused`).
+     * - `detail` is at most {MAX_REASON_LENGTH} bytes.
+     */
+    function disputeAggregate(
+        uint64 federationId,
+        uint64 round,
+        bytes32 subjectSha256,
+        DisputeReason reason,
+        string calldata detail
+    ) external {
+        address sender = _msgSender();
+        Round storage r = _roundInStatus(federationId, round, RoundStatus.Aggregating);
+        _checkKeyHolder(federationId, r.keyEpoch, sender);
+        if (r.aggregateArtifact == 0) revert ModelRegistryAggregateMissing(federationId, round);
+        if (r.disputed) revert ModelRegistryAggregateDisputed(federationId, round);
+        if (bytes(detail).length > MAX_REASON_LENGTH) {
+            revert ModelRegistryReasonTooLong(bytes(detail).length, MAX_REASON_LENGTH);
+        }
+        uint64 subject;
+        if (reason == DisputeReason.ValidUpdateExcluded || reason == DisputeReason.InvalidUpdateIncluded) {
+            subject = _updateOfRound(federationId, round, subjectSha256).artifactId;
+        } else {
+            if (subjectSha256 != r.aggregateSha256) {
+                revert ModelRegistryDisputeSubjectMismatch(federationId, round, subjectSha256, r.aggregateSha256);
+            }
+            subject = r.aggregateArtifact;
+        }
+        r.disputed = true;
+        emit AggregateDisputed(federationId, round, sender, subject, reason, detail);
     }
 
     /**
@@ -487,8 +653,8 @@ contract ModelRegistry is AccessControl, IModelRegistry {
      *
      * Requirements:
      *
-     * - the caller must hold an unrevoked grant of the federation's Paillier private key.
-     * - the round must be aggregating and its aggregate posted.
+     * - the caller must hold an unrevoked grant of the round's key epoch, and the epoch must not be revoked.
+     * - the round must be aggregating, its aggregate posted and not disputed.
      * - `parentVersion` must be 0 or an existing model version of the federation.
      * - `dp` is either "no DP" (all zero, empty accountant) or has positive epsilon, sigma and C and delta < 1.
      */
@@ -500,10 +666,11 @@ contract ModelRegistry is AccessControl, IModelRegistry {
         ArtifactInput calldata metrics,
         DpParameters calldata dp
     ) external returns (uint64 version) {
-        _checkKeyHolder(federationId, _msgSender());
         Round storage r = _roundInStatus(federationId, round, RoundStatus.Aggregating);
+        _checkKeyHolder(federationId, r.keyEpoch, _msgSender());
         uint64 aggregateId = r.aggregateArtifact;
         if (aggregateId == 0) revert ModelRegistryAggregateMissing(federationId, round);
+        if (r.disputed) revert ModelRegistryAggregateDisputed(federationId, round);
         if (parentVersion > _federations[federationId].modelVersionCount) {
             revert ModelRegistryUnknownModelVersion(federationId, parentVersion);
         }
@@ -517,7 +684,8 @@ contract ModelRegistry is AccessControl, IModelRegistry {
     }
 
     /**
-     * @dev Aborts a live round, e.g. when its deadline passed with too few updates. Final.
+     * @dev Aborts a live round, e.g. when its deadline passed with too few updates or its aggregate was
+     * disputed. Final.
      *
      * Emits {RoundAborted}.
      *
@@ -525,10 +693,14 @@ contract ModelRegistry is AccessControl, IModelRegistry {
      *
      * - the caller must be an admin of the federation.
      * - the round must be open or aggregating.
+     * - `reason` is at most {MAX_REASON_LENGTH} bytes.
      */
     function abortRound(uint64 federationId, uint64 round, string calldata reason) external {
         address sender = _msgSender();
         _checkFederationRole(federationId, FEDERATION_ADMIN_ROLE, sender);
+        if (bytes(reason).length > MAX_REASON_LENGTH) {
+            revert ModelRegistryReasonTooLong(bytes(reason).length, MAX_REASON_LENGTH);
+        }
         Round storage r = _rounds[federationId][round];
         RoundStatus status = r.status;
         if (status == RoundStatus.None) revert ModelRegistryUnknownRound(federationId, round);
@@ -551,6 +723,11 @@ contract ModelRegistry is AccessControl, IModelRegistry {
         return _updateDigests[federationId][round][analyst];
     }
 
+    /// @dev The update registered in `federationId` with content hash `contentSha256` (all zero if none).
+    function getUpdate(uint64 federationId, bytes32 contentSha256) external view returns (UpdateRecord memory) {
+        return _updates[federationId][contentSha256];
+    }
+
     /// @dev The stored record of model `version` of `federationId`.
     function getModelVersion(uint64 federationId, uint64 version) external view returns (ModelVersion memory) {
         if (version == 0 || version > _federations[federationId].modelVersionCount) {
@@ -561,14 +738,19 @@ contract ModelRegistry is AccessControl, IModelRegistry {
 
     // ================================================================== internal
 
-    /// @dev Mirrors per-federation grants as {FederationRoleGranted}; returns whether anything changed.
+    /**
+     * @dev Refuses roles that are neither registry-wide nor of an existing federation (so no role of a future
+     * federation can be pre-granted through {AccessControl-grantRole}), and mirrors per-federation grants as
+     * {FederationRoleGranted}; returns whether anything changed.
+     */
     function _grantRole(bytes32 role, address account) internal override returns (bool granted) {
+        uint64 federationId = _roleFederation[role];
+        if (federationId == 0 && role != DEFAULT_ADMIN_ROLE && role != FEDERATION_CREATOR_ROLE) {
+            revert ModelRegistryUnknownRole(role);
+        }
         granted = super._grantRole(role, account);
-        if (granted) {
-            uint64 federationId = _roleFederation[role];
-            if (federationId != 0) {
-                emit FederationRoleGranted(federationId, _baseRoleOf(federationId, role), account, _msgSender());
-            }
+        if (granted && federationId != 0) {
+            emit FederationRoleGranted(federationId, _baseRoleOf(federationId, role), account, _msgSender());
         }
     }
 
@@ -620,7 +802,8 @@ contract ModelRegistry is AccessControl, IModelRegistry {
         return address(0);
     }
 
-    function _checkKeyHolder(uint64 federationId, address account) private view {
+    /// @dev Reverts unless `account` holds a live grant of key `epoch` and the epoch is not revoked.
+    function _checkKeyHolder(uint64 federationId, uint32 epoch, address account) private view {
         KeyGrant storage grant = _keyGrants[keyGrantId(federationId, KeyKind.PaillierPrivateKey, address(0), account)];
         if (grant.grantedAt == 0) {
             _checkFederation(federationId);
@@ -630,6 +813,20 @@ contract ModelRegistry is AccessControl, IModelRegistry {
             revert ModelRegistryKeyGrantRevoked(
                 federationId, KeyKind.PaillierPrivateKey, address(0), account, grant.revokedAt
             );
+        }
+        if (grant.keyEpoch != epoch) revert ModelRegistryWrongKeyEpoch(federationId, account, grant.keyEpoch, epoch);
+        _checkEpochLive(federationId, epoch);
+    }
+
+    function _checkEpochLive(uint64 federationId, uint32 epoch) private view {
+        if (_keyEpochs[federationId][epoch].revokedAt != 0) revert ModelRegistryKeyEpochRevoked(federationId, epoch);
+    }
+
+    function _checkNoLiveRound(uint64 federationId, uint64 latest) private view {
+        if (latest == 0) return;
+        RoundStatus status = _rounds[federationId][latest].status;
+        if (status == RoundStatus.Open || status == RoundStatus.Aggregating) {
+            revert ModelRegistryRoundInProgress(federationId, latest, status);
         }
     }
 
@@ -644,6 +841,116 @@ contract ModelRegistry is AccessControl, IModelRegistry {
             if (status == RoundStatus.None) revert ModelRegistryUnknownRound(federationId, round);
             revert ModelRegistryWrongRoundStatus(federationId, round, status, expected);
         }
+    }
+
+    /// @dev The record of update `contentSha256`, which must belong to `round` of the federation.
+    function _updateOfRound(uint64 federationId, uint64 round, bytes32 contentSha256)
+        private
+        view
+        returns (UpdateRecord memory record)
+    {
+        record = _updates[federationId][contentSha256];
+        if (record.artifactId == 0 || record.round != round) {
+            revert ModelRegistryUpdateNotInRound(federationId, round, contentSha256, record.artifactId, record.round);
+        }
+    }
+
+    /**
+     * @dev Walks `included` and `excluded` in one merged ascending pass, so each hash is named once across both
+     * lists; returns the included ids (the aggregate's parents), the excluded ids and the included weight.
+     */
+    function _partitionUpdates(
+        uint64 federationId,
+        uint64 round,
+        bytes32[] calldata included,
+        Exclusion[] calldata excluded
+    ) private view returns (uint64[] memory includedIds, uint64[] memory excludedIds, uint64 weightsTotal) {
+        includedIds = new uint64[](included.length);
+        excludedIds = new uint64[](excluded.length);
+        uint256 i;
+        uint256 j;
+        bytes32 previous;
+        while (i < included.length || j < excluded.length) {
+            bool takeIncluded = j == excluded.length || (i < included.length && included[i] < excluded[j].updateSha256);
+            bytes32 sha = takeIncluded ? included[i] : excluded[j].updateSha256;
+            // Zero is never a registered hash, so the first comparison also refuses it.
+            if (sha <= previous) revert ModelRegistryUnsortedUpdates(federationId, round, sha);
+            previous = sha;
+            UpdateRecord memory record = _updateOfRound(federationId, round, sha);
+            if (takeIncluded) {
+                includedIds[i++] = record.artifactId;
+                weightsTotal += record.weight;
+            } else {
+                if (excluded[j].reason == ExclusionReason.None) revert ModelRegistryMissingExclusionReason(sha);
+                excludedIds[j++] = record.artifactId;
+            }
+        }
+    }
+
+    /// @dev Registers a round's aggregate over the checked partition of its updates and records it in the round.
+    function _registerAggregate(
+        uint64 federationId,
+        uint64 round,
+        Round storage r,
+        ArtifactInput calldata aggregate,
+        bytes32[] calldata included,
+        Exclusion[] calldata excluded
+    ) private returns (uint64 id, uint64[] memory excludedIds) {
+        uint64[] memory parents;
+        uint64 weightsTotal;
+        (parents, excludedIds, weightsTotal) = _partitionUpdates(federationId, round, included, excluded);
+        id = _registerArtifact(federationId, round, ArtifactKind.EncryptedAggregate, aggregate, parents, 0);
+        r.aggregateArtifact = id;
+        r.aggregateSha256 = aggregate.sha256;
+        r.includedCount = uint32(included.length);
+        r.weightsTotal = weightsTotal;
+    }
+
+    /// @dev Reverts unless every parent is an existing non-update artifact of `federationId`.
+    function _checkParents(uint64 federationId, uint64[] calldata parents) private view {
+        for (uint256 i = 0; i < parents.length; ++i) {
+            _checkParent(federationId, parents[i]);
+        }
+    }
+
+    function _checkParent(uint64 federationId, uint64 parent) private view returns (ArtifactScope memory scope) {
+        if (parent == 0 || parent > _artifactCount) revert ModelRegistryUnknownArtifact(parent);
+        scope = _artifactScopes[parent];
+        // Only model updates are registered without a scope (see {submitUpdate}).
+        if (scope.federationId == 0) revert ModelRegistryUpdateAsParent(parent);
+        if (scope.federationId != federationId) {
+            revert ModelRegistryForeignParent(federationId, parent, scope.federationId);
+        }
+    }
+
+    /**
+     * @dev Checks an update's parents (strictly ascending, of the federation, no update) and returns the samples
+     * of its dataset parents; reverts on a dataset whose codec key `analyst` does not hold.
+     */
+    function _grantedSamples(uint64 federationId, address analyst, uint64[] calldata parents)
+        private
+        view
+        returns (uint64 samples)
+    {
+        uint64 previous;
+        for (uint256 i = 0; i < parents.length; ++i) {
+            uint64 parent = parents[i];
+            if (parent <= previous) revert ModelRegistryUnsortedParents(parent);
+            previous = parent;
+            ArtifactScope memory scope = _checkParent(federationId, parent);
+            if (scope.sampleCount == 0) continue; // not a dataset
+            // The grant is filed under the dataset's owner (PerDataOwner) or the federation (FederationWide); only
+            // one of the two can exist for a federation, so trying both spares reading the policy.
+            if (!_holdsCodecKey(federationId, scope.submitter, analyst) && !_holdsCodecKey(federationId, address(0), analyst)) {
+                revert ModelRegistryDatasetNotGranted(federationId, parent, analyst);
+            }
+            samples += scope.sampleCount;
+        }
+    }
+
+    function _holdsCodecKey(uint64 federationId, address keyOwner, address analyst) private view returns (bool) {
+        KeyGrant storage grant = _keyGrants[keyGrantId(federationId, KeyKind.CodecKey, keyOwner, analyst)];
+        return grant.grantedAt != 0 && grant.revokedAt == 0;
     }
 
     function _checkCidAndHash(string calldata cid, bytes32 contentSha256) private pure {
@@ -695,27 +1002,52 @@ contract ModelRegistry is AccessControl, IModelRegistry {
         uint64[] memory parents = new uint64[](parentVersion == 0 ? 1 : 2);
         parents[0] = aggregateId;
         if (parentVersion != 0) parents[1] = _modelVersions[federationId][parentVersion].globalModelArtifact;
-        modelId = _registerArtifact(federationId, round, ArtifactKind.GlobalModel, globalModel, parents);
+        modelId = _registerArtifact(federationId, round, ArtifactKind.GlobalModel, globalModel, parents, 0);
         parents = new uint64[](1);
         parents[0] = modelId;
-        metricsId = _registerArtifact(federationId, round, ArtifactKind.Metrics, metrics, parents);
+        metricsId = _registerArtifact(federationId, round, ArtifactKind.Metrics, metrics, parents, 0);
     }
 
-    /// @dev Appends an artifact and files its digest by id.
+    /// @dev Appends a model update, files its digest under (round, analyst) and its record under its hash, counts
+    /// it in the round, then emits {UpdateSubmitted}.
+    function _fileUpdate(
+        uint64 federationId,
+        uint64 round,
+        Round storage r,
+        address analyst,
+        ArtifactInput calldata update,
+        uint64 weight,
+        uint64[] calldata parents
+    ) private returns (uint64 id) {
+        bytes32 digest;
+        (id, digest) = _nextArtifact(federationId, round, ArtifactKind.ModelUpdate, update, parents);
+        _updateDigests[federationId][round][analyst] = digest;
+        _updates[federationId][update.sha256] = UpdateRecord({artifactId: id, round: round, weight: weight});
+        r.updateCount += 1;
+        emit UpdateSubmitted(id, federationId, round, analyst, update.cid, update.sha256, update.size, weight, parents);
+    }
+
+    /// @dev Appends a non-update artifact, files its digest and scope by id, then emits its event.
     function _registerArtifact(
         uint64 federationId,
         uint64 round,
         ArtifactKind kind,
         ArtifactInput calldata artifact,
-        uint64[] memory parents
+        uint64[] memory parents,
+        uint32 sampleCount
     ) private returns (uint64 id) {
         bytes32 digest;
-        (id, digest) = _appendArtifact(federationId, round, kind, artifact, parents);
+        (id, digest) = _nextArtifact(federationId, round, kind, artifact, parents);
         _artifactDigests[id] = digest;
+        _artifactScopes[id] =
+            ArtifactScope({submitter: _msgSender(), federationId: federationId, sampleCount: sampleCount});
+        emit ArtifactRegistered(
+            id, federationId, round, kind, _msgSender(), artifact.cid, artifact.sha256, artifact.size, parents
+        );
     }
 
-    /// @dev Validates an artifact, assigns the next id and emits its fields; the caller files the digest.
-    function _appendArtifact(
+    /// @dev Validates an artifact, assigns the next id and computes its digest; the caller files it and emits.
+    function _nextArtifact(
         uint64 federationId,
         uint64 round,
         ArtifactKind kind,
@@ -723,19 +1055,10 @@ contract ModelRegistry is AccessControl, IModelRegistry {
         uint64[] memory parents
     ) private returns (uint64 id, bytes32 digest) {
         _checkCidAndHash(artifact.cid, artifact.sha256);
-        uint64 count = _artifactCount;
-        for (uint256 i = 0; i < parents.length; ++i) {
-            uint64 parent = parents[i];
-            if (parent == 0 || parent > count) revert ModelRegistryUnknownArtifact(parent);
-        }
-        id = count + 1;
+        id = _artifactCount + 1;
         _artifactCount = id;
-        address sender = _msgSender();
         digest = computeArtifactDigest(
-            kind, federationId, round, sender, artifact.cid, artifact.sha256, artifact.size, parents
-        );
-        emit ArtifactRegistered(
-            id, federationId, round, kind, sender, artifact.cid, artifact.sha256, artifact.size, parents
+            kind, federationId, round, _msgSender(), artifact.cid, artifact.sha256, artifact.size, parents
         );
     }
 }

@@ -7,7 +7,9 @@ the update CIDs, decrypts, evaluates and finalizes model version 1; an auditor r
 Every artifact goes to the real IPFS node and every record to the real chain.
 
 Stand-ins until later issues land (each is said in the output too):
-- the codec key is handed to the analysts in-process (key wrapping comes later), so no codec grant is on chain;
+- the codec key is handed to the analysts in-process (key wrapping comes later); each analyst's codec grant on
+  chain points at a grant record (owner, analyst, dataset; no secret inside), which the chain requires before
+  the analyst may name the dataset as an update's parent;
 - the Paillier private key never leaves the key holder; its on-chain grant points at a custody record
   (key holder, key fingerprint; no secret inside) where a wrapped key will go;
 - the initial model (version 0) is agreed by seed, ``build_model(model, seed)``: the registry has no
@@ -48,19 +50,17 @@ from clients.fl import (
 )
 from clients.he import (
     EncodingParams,
-    EncryptedAggregate,
     KeyPair,
+    UpdateContext,
     aggregate_update_bytes,
-    decrypt_aggregate,
+    encoding_digest,
     encrypt_update,
     generate_keypair,
     key_fingerprint,
-    public_key_from_bytes,
     public_key_to_bytes,
 )
 from registry.chain import (
     ArtifactInput,
-    ArtifactKind,
     CodecKeyPolicy,
     DpParameters,
     KeyKind,
@@ -72,6 +72,7 @@ from registry.chain import (
 )
 from registry.config import Settings
 from registry.devnet import dev_account
+from registry.roles import Aggregator, FederationContext, KeyHolder
 from registry.store import ArtifactStore, StoredArtifact
 
 # One dev account per party (Anvil's public development mnemonic).
@@ -182,18 +183,8 @@ def _as_input(stored: StoredArtifact) -> ArtifactInput:
 
 
 def _fetch_verified(registry: ModelRegistry, store: ArtifactStore, record: events.ArtifactRegistered) -> bytes:
-    """The bytes of an artifact, checked against the chain's storage digest and the event's sha256.
-
-    Raises:
-        DemoRoundError: If the event does not match the digest in contract storage.
-        IntegrityError: If IPFS content does not match the CID or the on-chain sha256.
-    """
-    if not registry.verify_artifact(record):
-        raise DemoRoundError(
-            f"artifact #{record.artifact_id} ({record.kind.name}, {record.cid}): the event does not match the "
-            f"digest in contract storage at {registry.address}; do not use it, report the registry"
-        )
-    return store.get_bytes(record.cid, expected_sha256=record.sha256.hex())
+    """The bytes of an artifact, checked against the chain (see :meth:`FederationContext.fetch_verified`)."""
+    return FederationContext(registry, store, record.federation_id).fetch_verified(record)
 
 
 # ---------------------------------------------------------------------------------------------- digit sheets
@@ -253,11 +244,13 @@ class Federation:
     def analyst(self, index: int) -> ModelRegistry:
         return self.admin.as_account(dev_account(FIRST_ANALYST_ACCOUNT + index))
 
+    def context(self, registry: ModelRegistry) -> FederationContext:
+        """The federation as seen through ``registry``'s account."""
+        return FederationContext(registry, self.store, self.federation_id, self.deploy_block)
+
     def public_key_from_chain(self, registry: ModelRegistry) -> paillier.PaillierPublicKey:
-        """The federation's Paillier public key, fetched from IPFS and verified against the chain."""
-        artifact_id = registry.federation(self.federation_id).paillier_public_key_artifact
-        record = registry.artifact(artifact_id, from_block=self.deploy_block)
-        return public_key_from_bytes(_fetch_verified(registry, self.store, record))
+        """The current key epoch's Paillier public key, fetched from IPFS and verified against the chain."""
+        return self.context(registry).epoch_keys(registry.federation(self.federation_id).key_epoch).public_key
 
 
 def admin_sets_up(settings: Settings, options: RoundOptions, narrator: Narrator) -> tuple[Federation, KeyPair]:
@@ -284,8 +277,9 @@ def admin_sets_up(settings: Settings, options: RoundOptions, narrator: Narrator)
     federation = Federation(admin, store, federation_id, deployment.block,
                             EncodingParams(clip_bound=1.0, value_bits=16, max_clients=10, max_weight=1024))
     public = store.put_bytes(public_key_to_bytes(keys.public_key))
-    admin.set_paillier_public_key(federation_id, _as_input(public))
-    narrator.step("admin", "record the Paillier public key", public.cid, admin)
+    epoch = admin.start_key_epoch(federation_id, _as_input(public), encoding_digest(federation.encoding))
+    narrator.step("admin", f"start key epoch {epoch}: the Paillier public key and the encoding parameters' digest",
+                  public.cid, admin)
 
     holder = federation.party("key holder")
     custody = json.dumps({
@@ -328,11 +322,20 @@ def owner_publishes(federation: Federation, train: LabelledData, options: RoundO
     for i, indices in enumerate(partition_iid(len(train), options.analysts, seed=options.seed)):
         sheet = render_sheet(train.subset(indices))
         stored = federation.store.put_bytes(encrypt(sheet, key, mode="exact"))
-        artifact_id = owner.register_artifact(federation.federation_id, ArtifactKind.DATASET, _as_input(stored))
+        artifact_id = owner.register_dataset(federation.federation_id, _as_input(stored), len(indices))
         datasets.append(Dataset(artifact_id, stored.cid, len(indices)))
         narrator.step("owner", f"register dataset #{artifact_id}: {len(indices)} digits as a "
                                f"{sheet.shape[0]}x{sheet.shape[1]} cipher sheet ({stored.size:,} B)",
                       stored.cid, owner)
+        analyst = federation.analyst(i).account
+        record = federation.store.put_bytes(json.dumps({
+            "kind": "codec-key-grant-record", "federation_id": federation.federation_id, "owner": owner.account,
+            "analyst": analyst, "dataset": artifact_id, "wrapped_key": None,
+            "note": "the codec key is handed over in-process until key wrapping lands",
+        }, sort_keys=True).encode())
+        owner.grant_key(federation.federation_id, KeyKind.CODEC_KEY, analyst, record.cid, bytes.fromhex(record.sha256))
+        narrator.step("owner", f"grant the codec key to analyst-{i + 1} (needed to train on dataset #{artifact_id})",
+                      record.cid, owner)
     narrator.note("the codec key is handed to the analysts in-process for now: key wrapping comes in a later issue")
     return datasets, key
 
@@ -365,46 +368,37 @@ def analyst_trains(federation: Federation, index: int, round_: int, dataset: Dat
     _, refused = validate_updates([ClientUpdate(name, delta, fit.update.num_examples)])
     if refused:
         raise DemoRoundError(f"{name} refuses to submit its own update: {refused[0].reason}; check local training")
-    public_key = federation.public_key_from_chain(analyst)
+    epoch = analyst.federation(federation.federation_id).key_epoch
+    keys = federation.context(analyst).epoch_keys(epoch)
+    if keys.encoding_digest != encoding_digest(federation.encoding):
+        raise DemoRoundError(f"{name}: the encoding registered for key epoch {epoch} is not the one agreed")
     started = time.perf_counter()
-    encrypted = encrypt_update(public_key, delta, fit.update.num_examples, federation.encoding, name,
+    context = UpdateContext(federation.federation_id, round_, epoch, analyst.account)
+    encrypted = encrypt_update(keys.public_key, delta, fit.update.num_examples, federation.encoding, context,
                                workers=options.workers)
-    blob = encrypted.to_bytes(public_key)
+    blob = encrypted.to_bytes(keys.public_key)
     narrator.step(name, f"train {options.local_epochs} epoch(s) (loss {fit.loss:.3f}), encrypt {delta.size:,} "
                         f"values into {len(encrypted.ciphertexts)} ciphertexts ({time.perf_counter() - started:.1f} s)")
     stored = federation.store.put_bytes(blob)
-    update_id = analyst.submit_update(federation.federation_id, round_, _as_input(stored), [dataset.artifact_id])
+    update_id = analyst.submit_update(federation.federation_id, round_, _as_input(stored), fit.update.num_examples,
+                                      [dataset.artifact_id])
     narrator.step(name, f"submit update #{update_id} ({stored.size:,} B, weight {fit.update.num_examples})",
                   stored.cid, analyst)
     return update_id
 
 
-def _round_updates(registry: ModelRegistry, federation_id: int, round_: int,
-                   from_block: int) -> list[events.ArtifactRegistered]:
-    """The round's update records, as named by its UpdateSubmitted events, in artifact-id order."""
-    submitted = registry.events(events.UpdateSubmitted, from_block=from_block, federation_id=federation_id,
-                                round=round_)
-    return [registry.artifact(s.artifact_id, from_block=from_block)
-            for s in sorted(submitted, key=lambda s: s.artifact_id)]
-
-
-def aggregator_sums(federation: Federation, round_: int, narrator: Narrator) -> int:
-    """Aggregator (no private key): close the round, fetch + verify every update, sum, upload, post the hash."""
+def aggregator_sums(federation: Federation, round_: int, num_values: int, narrator: Narrator) -> int:
+    """Aggregator (no private key): close the round, assess every update from the chain, sum, post with exclusions."""
     aggregator = federation.party("aggregator")
-    fid = federation.federation_id
-    count = aggregator.close_round(fid, round_)
-    narrator.step("aggregator", f"close round {round_} with {count} updates", registry=aggregator)
-    records = _round_updates(aggregator, fid, round_, federation.deploy_block)
-    blobs = [_fetch_verified(aggregator, federation.store, r) for r in records]
-    narrator.step("aggregator", f"fetch + verify updates {', '.join(f'#{r.artifact_id}' for r in records)} "
-                                "against the chain")
-    public_key = federation.public_key_from_chain(aggregator)
-    aggregate = aggregate_update_bytes(blobs, public_key)
-    stored = federation.store.put_bytes(aggregate)
-    aggregate_id = aggregator.post_aggregate(fid, round_, _as_input(stored), [r.artifact_id for r in records])
-    narrator.step("aggregator", f"sum without any key, post aggregate #{aggregate_id} "
-                                f"(sha256 {stored.sha256[:16]}…)", stored.cid, aggregator)
-    return aggregate_id
+    result = Aggregator(federation.context(aggregator), num_values).aggregate_round(round_)
+    narrator.summary.gas.append(("aggregator", "close + sum + post the aggregate", result.gas_used))
+    narrator.step("aggregator", f"close round {round_}, fetch + verify + check the header of every update the chain "
+                                f"recorded, sum {len(result.included)} without any key "
+                                f"({len(result.excluded)} excluded), post aggregate #{result.aggregate_id} "
+                                f"(sha256 {result.sha256[:16]}…, gas {result.gas_used:,})", result.cid)
+    for excluded in result.excluded:
+        narrator.note(f"excluded update #{excluded.artifact_id}: {excluded.reason.name.lower()}")
+    return result.aggregate_id
 
 
 def recompute_aggregate(registry: ModelRegistry, federation: Federation, round_: int,
@@ -433,26 +427,25 @@ def recompute_aggregate(registry: ModelRegistry, federation: Federation, round_:
 
 def key_holder_finalizes(federation: Federation, keys: KeyPair, round_: int, initial: np.ndarray,
                          test: LabelledData, options: RoundOptions, narrator: Narrator) -> int:
-    """Key holder: verify the aggregate by recomputation, decrypt, evaluate, publish model + metrics, finalize."""
+    """Key holder: re-check the round from the chain, recompute the aggregate, decrypt, evaluate, finalize."""
     holder = federation.party("key holder")
-    from_block = federation.deploy_block
-    record, recomputed = recompute_aggregate(holder, federation, round_, from_block)
-    fetched = _fetch_verified(holder, federation.store, record)
-    if fetched != recomputed:
-        raise DemoRoundError(f"aggregate #{record.artifact_id} ({record.cid}) differs from the recomputation")
+    epoch = holder.round(federation.federation_id, round_).key_epoch
+    role = KeyHolder(federation.context(holder), {epoch: keys.private_key}, initial.size)
+    review, mean_delta = role.decrypt_round(round_, options.workers)
+    aggregate = review.aggregate
+    record = holder.artifact(review.aggregate_id, from_block=federation.deploy_block)
     narrator.summary.aggregate_sha256 = record.sha256.hex()
-    narrator.summary.recomputed_sha256 = hashlib.sha256(recomputed).hexdigest()
-    narrator.step("key holder", f"recompute the aggregate from updates {list(record.parents)}: byte-identical, "
-                                "sha256 matches the chain", record.cid)
+    narrator.summary.recomputed_sha256 = hashlib.sha256(aggregate.to_bytes(keys.public_key)).hexdigest()
+    narrator.step("key holder", f"re-check every update of round {round_} from the chain, recompute the aggregate "
+                                f"of {list(review.included)}: byte-identical, sha256 matches the chain", record.cid)
 
-    aggregate = EncryptedAggregate.from_bytes(recomputed, keys.public_key)
-    mean_delta = decrypt_aggregate(keys.private_key, aggregate, options.workers)
     model = build_model(options.model, test.sample_shape, test.num_classes, seed=options.seed)
     set_flat_params(model, (initial + mean_delta).astype(np.float32))
     metrics = evaluate(model, test)
     narrator.summary.accuracy = metrics.accuracy
-    narrator.step("key holder", f"decrypt (weights total {aggregate.weights_total}), new global model: "
-                                f"test accuracy {metrics.accuracy:.3f} on {metrics.num_samples} held-out digits")
+    narrator.step("key holder", f"decrypt ({len(review.analysts)} analysts, weights total {aggregate.weights_total}), "
+                                f"new global model: test accuracy {metrics.accuracy:.3f} on {metrics.num_samples} "
+                                "held-out digits")
 
     buffer = io.BytesIO()
     np.save(buffer, get_flat_params(model), allow_pickle=False)
@@ -464,8 +457,7 @@ def key_holder_finalizes(federation: Federation, keys: KeyPair, round_: int, ini
     metrics_stored = federation.store.put_bytes(json.dumps(report, sort_keys=True).encode())
     narrator.step("key holder", "upload the global model (float32 .npy)", model_stored.cid)
     narrator.step("key holder", "upload the metrics JSON", metrics_stored.cid)
-    version = holder.finalize_round(federation.federation_id, round_, _as_input(model_stored),
-                                    _as_input(metrics_stored), DpParameters.none())
+    version = role.finalize(round_, _as_input(model_stored), _as_input(metrics_stored), DpParameters.none(), 0)
     narrator.summary.model_version = version
     narrator.step("key holder", f"finalize round {round_}: model version {version} (no DP)", registry=holder)
     return version
@@ -559,7 +551,7 @@ def run_demo_round(settings: Settings, options: RoundOptions | None = None,
     round_ = admin_opens_round(federation, narrator)
     for i, dataset in enumerate(datasets):
         analyst_trains(federation, i, round_, dataset, codec_key, initial, options, narrator)
-    aggregator_sums(federation, round_, narrator)
+    aggregator_sums(federation, round_, initial.size, narrator)
     version = key_holder_finalizes(federation, keys, round_, initial, test, options, narrator)
     auditor_checks(federation, version, narrator, console)
     summary.seconds = time.perf_counter() - started

@@ -41,9 +41,11 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
+from clients.he.context import RoundContext, UpdateContext
 from clients.he.decryption import decrypt_aggregate
 from clients.he.encoding import EncodingParams, SlotLayout
 from clients.he.encryption import encrypt_update
+from clients.he.fedavg import simulated_address
 from clients.he.homomorphic_sum import aggregate_update_bytes
 from clients.he.keys import KeyPair, classic_keypair, generate_keypair
 from clients.he.parallel import default_workers
@@ -51,6 +53,7 @@ from clients.he.randomness import RandomnessPool
 from clients.he.serialization import EncryptedAggregate, ciphertext_width
 
 MAX_SAMPLE_WEIGHT = 1000
+BENCHMARK_ROUND = RoundContext(federation_id=1, round=1, key_epoch=1)
 
 
 @dataclass
@@ -165,16 +168,17 @@ def _packed(keys: KeyPair, updates: list[np.ndarray], weights: np.ndarray, refer
     cold_times, blobs = [], []
     online = offline = None
     for index, (values, weight) in enumerate(zip(updates, weights)):
+        context = UpdateContext.for_round(BENCHMARK_ROUND, simulated_address(f"client-{index}"))
         if index == 1:
             pool = RandomnessPool(public_key)
             needed = SlotLayout.for_key_bits(params, public_key.n.bit_length()).num_ciphertexts(values.size)
             _, offline = _timed(lambda: pool.fill(needed, workers))
             update, online = _timed(
-                lambda: encrypt_update(public_key, values, int(weight), params, f"client-{index}", pool, workers)
+                lambda: encrypt_update(public_key, values, int(weight), params, context, pool, workers)
             )
         else:
             update, elapsed = _timed(
-                lambda: encrypt_update(public_key, values, int(weight), params, f"client-{index}", None, workers)
+                lambda: encrypt_update(public_key, values, int(weight), params, context, None, workers)
             )
             cold_times.append(elapsed)
         blobs.append(update.to_bytes(public_key))

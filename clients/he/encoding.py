@@ -37,16 +37,27 @@ from clients.he.errors import (
 MAX_SLOT_BITS = 64
 """Slots are handled as uint64 lanes; wider slots are refused."""
 
+MAX_CLIP_BOUND = 1e6
+"""Largest clip bound B accepted: model values and deltas are far smaller, and a
+bound beyond it in a file header means the file is corrupted or forged."""
+
+MAX_CLIENTS = 1_000_000
+"""Largest ``max_clients`` accepted (the aggregate header lists one 32-byte digest per client)."""
+
 
 @dataclass(frozen=True)
 class EncodingParams:
     """What the federation agrees on before a round (independent of the key).
 
     Attributes:
-        clip_bound: ``B``; every value is clipped to ``[-B, B]``.
+        clip_bound: ``B``; every value is clipped to ``[-B, B]`` (at most ``MAX_CLIP_BOUND``).
         value_bits: ``v``; quantization levels ``2^v`` over ``[-B, B]``.
-        max_clients: Most updates one aggregate may contain.
+        max_clients: Most updates one aggregate may contain (at most ``MAX_CLIENTS``).
         max_weight: Largest per-client FedAvg weight (sample count).
+
+    Raises:
+        InvalidParametersError: On construction, if a field is out of range or
+            the slot would need more than ``MAX_SLOT_BITS`` bits.
     """
 
     clip_bound: float = 1.0
@@ -55,13 +66,16 @@ class EncodingParams:
     max_weight: int = 1024
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.clip_bound) and self.clip_bound > 0):
-            raise InvalidParametersError(f"clip_bound must be a positive finite float, got {self.clip_bound}")
+        if not (math.isfinite(self.clip_bound) and 0 < self.clip_bound <= MAX_CLIP_BOUND):
+            raise InvalidParametersError(
+                f"clip_bound must be a finite float in (0, {MAX_CLIP_BOUND:g}], got {self.clip_bound}"
+            )
         if not 1 <= self.value_bits <= 32:
             raise InvalidParametersError(f"value_bits must be in 1..32, got {self.value_bits}")
-        if self.max_clients < 1 or self.max_weight < 1:
+        if not 1 <= self.max_clients <= MAX_CLIENTS or self.max_weight < 1:
             raise InvalidParametersError(
-                f"max_clients and max_weight must be >= 1, got {self.max_clients} and {self.max_weight}"
+                f"max_clients must be in 1..{MAX_CLIENTS} and max_weight >= 1, "
+                f"got {self.max_clients} and {self.max_weight}"
             )
         if self.slot_bits > MAX_SLOT_BITS:
             raise InvalidParametersError(
@@ -89,6 +103,10 @@ class EncodingParams:
     def quantization_bound(self) -> float:
         """Largest decoding error versus the plaintext weighted mean: ``1 / (2 * scale)``."""
         return 0.5 / self.scale
+
+    def differences(self, other: EncodingParams) -> list[str]:
+        """Names and values of the fields where ``other`` differs from these parameters."""
+        return _differences(self, other)
 
 
 @dataclass(frozen=True)
@@ -145,11 +163,16 @@ class SlotLayout:
 
     def differences(self, other: SlotLayout) -> list[str]:
         """Names and values of the fields where ``other`` differs from this layout."""
-        return [
-            f"{f.name} {getattr(self, f.name)} != {getattr(other, f.name)}"
-            for f in fields(self)
-            if getattr(self, f.name) != getattr(other, f.name)
-        ]
+        return _differences(self, other)
+
+
+def _differences(ours: EncodingParams | SlotLayout, other: EncodingParams | SlotLayout) -> list[str]:
+    """``"<field> <ours> != <other>"`` for each dataclass field where the two differ."""
+    return [
+        f"{f.name} {getattr(ours, f.name)} != {getattr(other, f.name)}"
+        for f in fields(ours)
+        if getattr(ours, f.name) != getattr(other, f.name)
+    ]
 
 
 def quantize(values: np.ndarray, params: EncodingParams) -> tuple[np.ndarray, int]:

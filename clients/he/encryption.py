@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 from phe import paillier
 
+from clients.he.context import UpdateContext
 from clients.he.encoding import EncodingParams, SlotLayout, pack, quantize, weight_levels
 from clients.he.errors import InvalidParametersError
 from clients.he.keys import key_fingerprint
@@ -74,7 +75,7 @@ def encrypt_update(
     values: np.ndarray,
     weight: int,
     params: EncodingParams,
-    client_id: str,
+    context: UpdateContext,
     pool: RandomnessPool | None = None,
     workers: int | None = None,
 ) -> EncryptedUpdate:
@@ -82,14 +83,16 @@ def encrypt_update(
 
     The weight (the client's sample count) is multiplied into the quantized
     levels before packing, so the aggregator only multiplies ciphertexts and
-    the key holder divides by the recorded total weight.
+    the key holder divides by the recorded total weight. The update is bound
+    to ``context`` (federation, round, key epoch, submitter address): its header
+    records them, and aggregators and key holders refuse it anywhere else.
 
     Args:
         public_key: The federation's public key.
         values: Flat float vector (the model or model delta).
         weight: FedAvg weight in ``1 .. params.max_weight``.
         params: Encoding parameters agreed by the federation.
-        client_id: Identifier recorded in the update.
+        context: Federation, round, key epoch and submitter address the update is for.
         pool: Optional precomputed randomness (see :mod:`clients.he.randomness`).
         workers: Worker processes; default one per core.
 
@@ -105,8 +108,8 @@ def encrypt_update(
     layout = SlotLayout.for_key_bits(params, public_key.n.bit_length())
     levels, _ = quantize(values, params)
     if levels.size == 0:
-        raise InvalidParametersError(f"update of client {client_id!r} is empty")
+        raise InvalidParametersError(f"update of submitter {context.submitter} for {context.round_context} is empty")
     plaintexts = pack(weight_levels(levels, weight, params), layout)
     ciphertexts = encrypt_plaintexts(public_key, plaintexts, pool, workers)
-    return EncryptedUpdate(key_fingerprint(public_key), layout, int(levels.size), client_id, weight,
+    return EncryptedUpdate(key_fingerprint(public_key), layout, int(levels.size), context, weight,
                            tuple(ciphertexts))

@@ -1,6 +1,6 @@
 """Dedicated exceptions of the packed-Paillier layer.
 
-Every error names the artifact that failed (key fingerprint, client id, field)
+Every error names the artifact that failed (key fingerprint, submitter, field)
 and what to do next, so an analyst, aggregator or auditor can act on it.
 """
 
@@ -40,7 +40,11 @@ class HeadroomExceededError(HEError):
 
 
 class DuplicateUpdateError(HEError):
-    """The same encrypted update was given twice; it would be counted twice."""
+    """The same submitter's update was given twice; it would be counted twice."""
+
+
+class ContextMismatchError(HEError):
+    """An update or aggregate bound to another federation, round, key epoch, submitter or encoding."""
 
 
 class MalformedCiphertextError(HEError):
@@ -53,3 +57,11 @@ class SerializationError(HEError):
 
 class SlotOverflowError(HEError):
     """A decrypted plaintext does not fit the slot layout: an input was out of range or forged."""
+
+
+class SlotSumOutOfRangeError(HEError):
+    """A decrypted slot sum exceeds ``weights_total * (2^v - 1)``: an encoder overflowed or the aggregate is forged."""
+
+
+class TooFewParticipantsError(HEError):
+    """An aggregate sums fewer updates than the federation's minimum; decrypting it could expose an individual."""

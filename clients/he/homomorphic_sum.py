@@ -10,6 +10,12 @@ set of inputs. The header lists the inputs' sha256 digests in ascending order
 (the canonical order). Anyone holding the same update files recomputes the
 same aggregate bytes and can match the hash the aggregator registered: the
 basis of publicly verifiable aggregation.
+
+Round binding. The inputs of one aggregate must share a round context
+(federation, round, key epoch) and encoding digest, and come from distinct
+submitters; the aggregate header records that context. Matching each update
+against its chain record is the caller's job
+(:func:`~clients.he.context.check_update_context`).
 """
 
 from __future__ import annotations
@@ -19,7 +25,9 @@ from typing import Sequence
 import gmpy2
 from phe import paillier
 
+from clients.he.context import digest_difference, round_differences
 from clients.he.errors import (
+    ContextMismatchError,
     DuplicateUpdateError,
     HeadroomExceededError,
     InvalidParametersError,
@@ -32,8 +40,12 @@ from clients.he.serialization import EncryptedAggregate, EncryptedUpdate, digest
 
 
 def check_compatible(updates: Sequence[EncryptedUpdate], public_key: paillier.PaillierPublicKey) -> None:
-    """Refuse a set of updates that cannot be summed correctly.
+    """Refuse a set of updates that cannot be summed correctly into one round's aggregate.
 
+    Every update must match the first one's round context (federation, round,
+    key epoch) and encoding digest, and come from a different submitter.
+    Whether the round is the right one, and each submitter entitled to it, is
+    for the caller to check against the chain (:func:`~clients.he.context.check_update_context`).
     Ciphertext ranges are checked when updates are parsed
     (:meth:`EncryptedUpdate.from_bytes`); in-memory updates are trusted to come
     from :func:`~clients.he.encryption.encrypt_update` or that parser.
@@ -41,11 +53,13 @@ def check_compatible(updates: Sequence[EncryptedUpdate], public_key: paillier.Pa
     Raises:
         InvalidParametersError: If ``updates`` is empty.
         KeyMismatchError: An update made under another key.
-        LayoutMismatchError: Slot layout, scale, clip bound or length differs from the first
+        ContextMismatchError: Another federation, round, key epoch or encoding
+            than the first update's, naming the submitter and the field.
+        LayoutMismatchError: Slot layout, scale or length differs from the first
             update's, or the ciphertext count does not match the length.
         WeightOutOfRangeError: A weight outside ``1 .. max_weight``.
+        DuplicateUpdateError: The same submitter twice.
         HeadroomExceededError: More updates than ``max_clients``.
-        DuplicateUpdateError: The same client id twice.
     """
     if not updates:
         raise InvalidParametersError("no encrypted updates to aggregate")
@@ -53,34 +67,59 @@ def check_compatible(updates: Sequence[EncryptedUpdate], public_key: paillier.Pa
     first = updates[0]
     seen: set[str] = set()
     for update in updates:
-        if update.key_fingerprint != fingerprint:
-            raise KeyMismatchError(
-                f"update of client {update.client_id!r} is under key {update.key_fingerprint.hex()[:16]}…, "
-                f"the round's key is {fingerprint.hex()[:16]}…: ask the client to re-encrypt"
-            )
-        mismatch = first.layout.differences(update.layout)
-        if update.num_values != first.num_values:
-            mismatch.append(f"num_values {first.num_values} != {update.num_values}")
-        if len(update.ciphertexts) != update.layout.num_ciphertexts(update.num_values):
-            mismatch.append(f"{len(update.ciphertexts)} ciphertexts for {update.num_values} values, "
-                            f"the layout needs {update.layout.num_ciphertexts(update.num_values)}")
-        if mismatch:
-            raise LayoutMismatchError(
-                f"update of client {update.client_id!r} does not match that of {first.client_id!r}: "
-                + "; ".join(mismatch)
-            )
+        _check_key(update, fingerprint)
+        _check_context(update, first)
+        _check_layout(update, first)
         if not 1 <= update.weight <= first.layout.max_weight:
             raise WeightOutOfRangeError(
-                f"client {update.client_id!r} claims weight {update.weight}, the layout allows "
+                f"submitter {update.submitter} claims weight {update.weight}, the layout allows "
                 f"1..{first.layout.max_weight}"
             )
-        if update.client_id in seen:
-            raise DuplicateUpdateError(f"client {update.client_id!r} submitted more than one update")
-        seen.add(update.client_id)
+        if update.submitter in seen:
+            raise DuplicateUpdateError(
+                f"submitter {update.submitter} has more than one update in {update.round_context}: "
+                "keep only the one its chain record names"
+            )
+        seen.add(update.submitter)
     if len(updates) > first.layout.max_clients:
         raise HeadroomExceededError(
             f"{len(updates)} updates exceed the slot headroom of {first.layout.max_clients} clients: "
             "slots would overflow; split the round or re-key the layout with a larger max_clients"
+        )
+
+
+def _check_key(update: EncryptedUpdate, fingerprint: bytes) -> None:
+    if update.key_fingerprint != fingerprint:
+        raise KeyMismatchError(
+            f"update of submitter {update.submitter} is under key {update.key_fingerprint.hex()[:16]}…, "
+            f"the round's key is {fingerprint.hex()[:16]}…: ask the analyst to re-encrypt"
+        )
+
+
+def _check_context(update: EncryptedUpdate, first: EncryptedUpdate) -> None:
+    differences = round_differences(first.round_context, update.round_context)
+    encoding = digest_difference(first.encoding_digest, update.encoding_digest)
+    if encoding:
+        params = first.layout.params.differences(update.layout.params)
+        differences.append(f"{encoding[0]} ({'; '.join(params)})")
+    if differences:
+        raise ContextMismatchError(
+            f"update of submitter {update.submitter} is not bound to the same round and encoding as that of "
+            f"{first.submitter}: {'; '.join(differences)}; exclude it by name"
+        )
+
+
+def _check_layout(update: EncryptedUpdate, first: EncryptedUpdate) -> None:
+    mismatch = first.layout.differences(update.layout)
+    if update.num_values != first.num_values:
+        mismatch.append(f"num_values {first.num_values} != {update.num_values}")
+    if len(update.ciphertexts) != update.layout.num_ciphertexts(update.num_values):
+        mismatch.append(f"{len(update.ciphertexts)} ciphertexts for {update.num_values} values, "
+                        f"the layout needs {update.layout.num_ciphertexts(update.num_values)}")
+    if mismatch:
+        raise LayoutMismatchError(
+            f"update of submitter {update.submitter} does not match that of {first.submitter}: "
+            + "; ".join(mismatch)
         )
 
 
@@ -97,10 +136,9 @@ def aggregate_updates(
         The encrypted aggregate; equal inputs give an equal aggregate.
 
     Raises:
-        InvalidParametersError, KeyMismatchError, LayoutMismatchError,
-        WeightOutOfRangeError, HeadroomExceededError, DuplicateUpdateError:
-            See :func:`check_compatible`; also DuplicateUpdateError when two
-            inputs are byte-identical.
+        InvalidParametersError, KeyMismatchError, ContextMismatchError,
+        LayoutMismatchError, WeightOutOfRangeError, DuplicateUpdateError,
+        HeadroomExceededError: See :func:`check_compatible`.
     """
     check_compatible(updates, public_key)
     return _sum(updates, [digest(update.to_bytes(public_key)) for update in updates], public_key)
@@ -108,10 +146,11 @@ def aggregate_updates(
 
 def _sum(updates: Sequence[EncryptedUpdate], digests: list[bytes],
          public_key: paillier.PaillierPublicKey) -> EncryptedAggregate:
-    """Sum updates already passed by :func:`check_compatible`, given their serialized digests."""
+    """Sum updates already passed by :func:`check_compatible`, given their serialized digests.
+
+    Distinct submitters make distinct bytes, so the sorted digests are strictly ascending.
+    """
     digests = sorted(digests)
-    if len(set(digests)) != len(digests):
-        raise DuplicateUpdateError("the same encrypted update bytes were given twice")
     n = gmpy2.mpz(public_key.n)
     nsquare = n * n
     sums = [gmpy2.mpz(c) for c in updates[0].ciphertexts]
@@ -122,6 +161,7 @@ def _sum(updates: Sequence[EncryptedUpdate], digests: list[bytes],
         key_fingerprint=first.key_fingerprint,
         layout=first.layout,
         num_values=first.num_values,
+        context=first.round_context,
         client_count=len(updates),
         weights_total=sum(u.weight for u in updates),
         input_digests=tuple(digests),

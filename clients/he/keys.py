@@ -28,9 +28,12 @@ updates decrypt to garbage). Every encrypted update, aggregate and randomness
 pool records the fingerprint, and the federation registers the public key
 artifact (its sha256 and fingerprint) on chain, so an encryptor that checks the
 fingerprint of the key file it loaded against the registered one detects a
-swapped ``h_s``, and material made under a swapped key is refused by name. The
-key holder, who knows ``p`` and ``q``, additionally checks that ``h_s`` is an
-n-th residue whenever it loads its private key.
+swapped ``h_s``, and material made under a swapped key is refused by name.
+Anyone can check that ``h_s`` has Jacobi symbol +1 mod n (a necessary
+condition). The key holder, who knows ``p`` and ``q``, additionally checks
+whenever it loads its private key that ``h_s`` is an n-th residue and a
+quadratic non-residue mod p and mod q (which refuses 1, residue bases and
+odd-order bases).
 """
 
 from __future__ import annotations
@@ -92,8 +95,8 @@ class DJNPublicKey(paillier.PaillierPublicKey):
 
         Raises:
             KeyFormatError: If ``hs`` is not a unit of Z_{n^2} other than ±1
-                (0, >= n^2, sharing a factor with n), or ``exponent_bits`` is
-                outside ``MIN_DJN_EXPONENT_BITS .. |n|``.
+                (0, >= n^2, sharing a factor with n), has Jacobi symbol -1 mod
+                n, or ``exponent_bits`` is outside ``MIN_DJN_EXPONENT_BITS .. |n|``.
         """
         super().__init__(n)
         check_djn_fields(n, hs, exponent_bits)
@@ -114,8 +117,12 @@ class DJNPublicKey(paillier.PaillierPublicKey):
 def check_djn_fields(n: int, hs: int, exponent_bits: int) -> None:
     """Check what anyone can check about a DJN base without the factorization.
 
-    Whether ``hs`` is an n-th residue of large order cannot be checked from
-    ``n`` alone; that is why ``hs`` is bound into the key fingerprint.
+    ``hs`` must be a unit other than ±1 with Jacobi symbol ``(hs mod n | n) = +1``,
+    as ``(-x^2)^n`` is on a Blum n (Legendre symbol -1 mod p and mod q). That
+    is only a necessary condition: whether ``hs`` is an n-th residue, a
+    non-residue mod p and q (:func:`check_djn_base_with_primes`) and of large
+    order cannot be checked from ``n`` alone; that is why ``hs`` is bound into
+    the key fingerprint.
 
     Raises:
         KeyFormatError: Naming the failed condition.
@@ -128,11 +135,43 @@ def check_djn_fields(n: int, hs: int, exponent_bits: int) -> None:
         )
     if gmpy2.gcd(hs, n) != 1:
         raise KeyFormatError("DJN base h_s shares a factor with n (not a unit); the public key is forged")
+    if gmpy2.jacobi(hs % n, n) != 1:
+        raise KeyFormatError(
+            "DJN base h_s has Jacobi symbol -1 mod n, a DJN base (-x^2)^n on a Blum n has +1: "
+            "the public key is corrupted or forged: fetch the registered key"
+        )
     if not MIN_DJN_EXPONENT_BITS <= exponent_bits <= n.bit_length():
         raise KeyFormatError(
             f"DJN exponent length {exponent_bits} bits is outside {MIN_DJN_EXPONENT_BITS}..{n.bit_length()}; "
             "the public key is corrupted or forged"
         )
+
+
+def check_djn_base_with_primes(hs: int, p: int, q: int) -> None:
+    """Check, with the factorization, that ``hs`` is a DJN base: what only the key holder can check.
+
+    ``hs`` must be an n-th residue mod n^2 (``hs^((p-1)(q-1)) = 1``), so that it
+    decrypts away, and a quadratic non-residue both mod p and mod q (Legendre
+    symbol -1), as ``(-x^2)^n`` is for p = q = 3 mod 4 and odd n. The Legendre
+    condition refuses 1, every quadratic residue (e.g. ``(x^2)^n``, which
+    generates only half the group DJN's analysis needs) and every base of odd
+    order mod p or q, so a small odd-order base too. It does not prove the order
+    is large: a small even-order element with Legendre symbol -1 mod p and q
+    (-1, refused by :func:`check_djn_fields`, or rarer ones such as ``-w`` for a
+    cube root of unity w) passes; binding ``hs`` into the fingerprint of the key
+    generated here is what excludes those.
+
+    Raises:
+        KeyFormatError: Naming the failed condition.
+    """
+    for name, prime in (("p", p), ("q", q)):
+        if gmpy2.legendre(hs % prime, prime) != -1:
+            raise KeyFormatError(
+                f"DJN base h_s is a quadratic residue (or zero) mod {name}, a DJN base (-x^2)^n is a non-residue: "
+                "the key is corrupted or its base was substituted; regenerate the key pair"
+            )
+    if gmpy2.powmod(hs, (p - 1) * (q - 1), p * p * q * q) != 1:
+        raise KeyFormatError("private key's DJN base h_s is not an n-th residue mod n^2: the key is corrupted")
 
 
 @dataclass(frozen=True)
@@ -180,6 +219,7 @@ def generate_keypair(bits: int = DEFAULT_KEY_BITS, djn: bool = True) -> KeyPair:
     while math.gcd(x, n) != 1:
         x = secrets.randbelow(n - 2) + 2
     hs = int(gmpy2.powmod(n - x * x % n, n, n * n))
+    check_djn_base_with_primes(hs, p, q)  # holds by construction: (-x^2)^n is a non-residue mod p and q
     djn_public = DJNPublicKey(n, hs, djn_exponent_bits(bits))
     return KeyPair(djn_public, paillier.PaillierPrivateKey(djn_public, p, q))
 
@@ -290,7 +330,8 @@ def public_key_from_bytes(data: bytes) -> paillier.PaillierPublicKey:
     Raises:
         KeyFormatError: On a wrong magic or version, truncated bytes, trailing
             bytes, an n that cannot be a Paillier modulus, or a DJN base or
-            exponent length that cannot be right (0, >= n^2, not a unit).
+            exponent length that cannot be right (0, >= n^2, not a unit,
+            Jacobi symbol -1; see :func:`check_djn_fields`).
     """
     version = _check_header(data, _PUBLIC_MAGIC, "public key")
     n, end = _read_int(data, 5, "n")
@@ -326,14 +367,15 @@ def private_key_to_bytes(private_key: paillier.PaillierPrivateKey) -> bytes:
 def private_key_from_bytes(data: bytes) -> paillier.PaillierPrivateKey:
     """Load a private key written by :func:`private_key_to_bytes` (version 1 or 2).
 
-    For a version-2 key, the key holder also checks with ``p`` and ``q`` that
-    ``h_s`` is an n-th residue (``h_s^((p-1)(q-1)) = 1 mod n^2``), which no
-    other party can check.
+    For a version-2 key, the key holder also checks with ``p`` and ``q`` what
+    no other party can check (:func:`check_djn_base_with_primes`): ``h_s`` is
+    an n-th residue and a quadratic non-residue mod p and mod q.
 
     Raises:
         KeyFormatError: On a wrong magic or version, truncated or trailing
             bytes, primes whose product does not match the recorded
-            fingerprint, or an ``h_s`` that is not an n-th residue.
+            fingerprint, or an ``h_s`` that is not an n-th residue or is a
+            quadratic residue mod p or q.
     """
     version = _check_header(data, _PRIVATE_MAGIC, "private key")
     if len(data) < 5 + 32:
@@ -355,6 +397,6 @@ def private_key_from_bytes(data: bytes) -> paillier.PaillierPrivateKey:
             f"private key fields give fingerprint {key_fingerprint(public_key).hex()[:16]}…, "
             f"the key records {fingerprint.hex()[:16]}…: the key bytes are corrupted"
         )
-    if version == KEY_FORMAT_VERSION and gmpy2.powmod(hs, (p - 1) * (q - 1), n * n) != 1:
-        raise KeyFormatError("private key's DJN base h_s is not an n-th residue mod n^2: the key is corrupted")
+    if version == KEY_FORMAT_VERSION:
+        check_djn_base_with_primes(hs, p, q)
     return paillier.PaillierPrivateKey(public_key, p, q)

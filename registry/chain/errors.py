@@ -130,7 +130,10 @@ class UnknownRoleError(RegistryRevert):
     solidity_name = "ModelRegistryUnknownRole"
 
     def describe(self) -> str:
-        return f"role {_role(self.role)} is not a per-federation role (admin, data owner, analyst, aggregator)"
+        return (
+            f"role {_role(self.role)} is neither a per-federation role (admin, data owner, analyst, aggregator) "
+            "nor registry-wide, nor a role of an existing federation; create the federation first"
+        )
 
 
 @_registers
@@ -188,18 +191,7 @@ class WrongArtifactKindError(RegistryRevert):
     def describe(self) -> str:
         return (
             f"artifacts of kind {_status(self.kind)} cannot be registered this way; "
-            "use the dedicated call (submit_update, post_aggregate, finalize_round, set_paillier_public_key)"
-        )
-
-
-@_registers
-class PublicKeyAlreadySetError(RegistryRevert):
-    solidity_name = "ModelRegistryPublicKeyAlreadySet"
-
-    def describe(self) -> str:
-        return (
-            f"federation {self.federation_id} already has its Paillier public key (artifact {self.artifact_id}); "
-            "a new key needs a new federation"
+            "use the dedicated call (register_dataset, submit_update, post_aggregate, finalize_round, start_key_epoch)"
         )
 
 
@@ -208,7 +200,10 @@ class PublicKeyNotSetError(RegistryRevert):
     solidity_name = "ModelRegistryPublicKeyNotSet"
 
     def describe(self) -> str:
-        return f"federation {self.federation_id} has no Paillier public key yet; set it before opening a round"
+        return (
+            f"federation {self.federation_id} has no Paillier key epoch yet; the admin must start one "
+            "(start_key_epoch) before opening a round or granting the private key"
+        )
 
 
 @_registers
@@ -300,7 +295,7 @@ class TooFewUpdatesError(RegistryRevert):
     def describe(self) -> str:
         return (
             f"round {self.round} of federation {self.federation_id} has {self.update_count} updates but needs "
-            f"{self.min_participants}; wait for more or abort the round"
+            f"{self.min_participants}; wait for more, include more, or abort the round"
         )
 
 
@@ -310,8 +305,8 @@ class AggregateUpdateMismatchError(RegistryRevert):
 
     def describe(self) -> str:
         return (
-            f"the aggregate names {self.given} updates but round {self.round} of federation "
-            f"{self.federation_id} has {self.update_count}"
+            f"the aggregate names {self.given} updates (included + excluded) but round {self.round} of federation "
+            f"{self.federation_id} has {self.update_count}; every update must be included or excluded with a reason"
         )
 
 
@@ -355,6 +350,172 @@ class InvalidDpParametersError(RegistryRevert):
             f"sigma {self.noise_multiplier_micros}e-6, C {self.clip_norm_micros}e-6): with an accountant "
             "epsilon, sigma and C must be positive and delta < 1; without one all must be zero"
         )
+
+
+def _hex(value: Any) -> str:
+    return "0x" + bytes(value).hex()
+
+
+@_registers
+class ForeignParentError(RegistryRevert):
+    solidity_name = "ModelRegistryForeignParent"
+
+    def describe(self) -> str:
+        return (
+            f"parent artifact {self.parent} belongs to federation {self.parent_federation_id}, not to federation "
+            f"{self.federation_id}; an artifact can only derive from artifacts of its own federation"
+        )
+
+
+@_registers
+class UpdateAsParentError(RegistryRevert):
+    solidity_name = "ModelRegistryUpdateAsParent"
+
+    def describe(self) -> str:
+        return (
+            f"artifact {self.parent} is a model update; only its round's aggregate may derive from it, "
+            "so it cannot be named as a parent"
+        )
+
+
+@_registers
+class UnsortedParentsError(RegistryRevert):
+    solidity_name = "ModelRegistryUnsortedParents"
+
+    def describe(self) -> str:
+        return (
+            f"parent {self.parent} breaks the strictly ascending order an update's parents need "
+            "(each dataset counted once); sort and deduplicate the parent ids"
+        )
+
+
+@_registers
+class EmptyDatasetError(RegistryRevert):
+    solidity_name = "ModelRegistryEmptyDataset"
+
+    def describe(self) -> str:
+        return "a dataset must hold at least one sample; register its real sample count"
+
+
+@_registers
+class KeyEpochRevokedError(RegistryRevert):
+    solidity_name = "ModelRegistryKeyEpochRevoked"
+
+    def describe(self) -> str:
+        return (
+            f"Paillier key epoch {self.epoch} of federation {self.federation_id} was revoked with its key holder "
+            "and is never used again; the admin must start a new key epoch (a new key pair)"
+        )
+
+
+@_registers
+class WrongKeyEpochError(RegistryRevert):
+    solidity_name = "ModelRegistryWrongKeyEpoch"
+
+    def describe(self) -> str:
+        return (
+            f"account {self.account} holds the Paillier key of epoch {self.grant_epoch}, but this round of "
+            f"federation {self.federation_id} uses epoch {self.round_epoch}; the admin must grant that epoch's key"
+        )
+
+
+@_registers
+class DuplicateUpdateContentError(RegistryRevert):
+    solidity_name = "ModelRegistryDuplicateUpdateContent"
+
+    def describe(self) -> str:
+        return (
+            f"an update with sha256 {_hex(self.sha256)} is already registered in federation {self.federation_id} "
+            f"as artifact {self.artifact_id}; a copied or replayed update is refused: encrypt a fresh one"
+        )
+
+
+@_registers
+class InvalidWeightError(RegistryRevert):
+    solidity_name = "ModelRegistryInvalidWeight"
+
+    def describe(self) -> str:
+        return (
+            f"analyst {self.analyst} declared FedAvg weight {self.weight}, but the datasets it names and was "
+            f"granted hold {self.granted_samples} samples in federation {self.federation_id}; declare at most that "
+            "(and at least 1), naming every dataset trained on as a parent"
+        )
+
+
+@_registers
+class DatasetNotGrantedError(RegistryRevert):
+    solidity_name = "ModelRegistryDatasetNotGranted"
+
+    def describe(self) -> str:
+        return (
+            f"analyst {self.analyst} names dataset {self.dataset_id} of federation {self.federation_id} without a "
+            "live grant of its codec key; ask its data owner for a grant or drop the dataset"
+        )
+
+
+@_registers
+class UpdateNotInRoundError(RegistryRevert):
+    solidity_name = "ModelRegistryUpdateNotInRound"
+
+    def describe(self) -> str:
+        where = (
+            f"it is update {self.artifact_id} of round {self.update_round}"
+            if self.artifact_id
+            else "no update of the federation has that hash"
+        )
+        return (
+            f"sha256 {_hex(self.sha256)} is not an update of round {self.round} of federation "
+            f"{self.federation_id}: {where}; an aggregate may only name the round's own updates"
+        )
+
+
+@_registers
+class UnsortedUpdatesError(RegistryRevert):
+    solidity_name = "ModelRegistryUnsortedUpdates"
+
+    def describe(self) -> str:
+        return (
+            f"update {_hex(self.sha256)} is named out of order or twice in the aggregate of round {self.round} of "
+            f"federation {self.federation_id}; name each update once, hashes strictly ascending"
+        )
+
+
+@_registers
+class MissingExclusionReasonError(RegistryRevert):
+    solidity_name = "ModelRegistryMissingExclusionReason"
+
+    def describe(self) -> str:
+        return f"the exclusion of update {_hex(self.sha256)} gives no reason; every exclusion must say why"
+
+
+@_registers
+class AggregateDisputedError(RegistryRevert):
+    solidity_name = "ModelRegistryAggregateDisputed"
+
+    def describe(self) -> str:
+        return (
+            f"a key holder disputed the aggregate of round {self.round} of federation {self.federation_id}; "
+            "the round cannot be finalized: the admin should abort it (see its AggregateDisputed event)"
+        )
+
+
+@_registers
+class DisputeSubjectMismatchError(RegistryRevert):
+    solidity_name = "ModelRegistryDisputeSubjectMismatch"
+
+    def describe(self) -> str:
+        return (
+            f"this dispute must name the aggregate of round {self.round} of federation {self.federation_id} "
+            f"(sha256 {_hex(self.expected)}), not {_hex(self.given)}"
+        )
+
+
+@_registers
+class ReasonTooLongError(RegistryRevert):
+    solidity_name = "ModelRegistryReasonTooLong"
+
+    def describe(self) -> str:
+        return f"the reason text has {self.length} bytes; at most {self.max_length} are accepted"
 
 
 def error_classes() -> dict[str, type[RegistryRevert]]:

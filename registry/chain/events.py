@@ -15,10 +15,14 @@ from eth_utils import to_checksum_address
 from registry.chain.types import (
     ArtifactKind,
     CodecKeyPolicy,
+    DisputeReason,
     DpParameters,
+    ExclusionReason,
     KeyKind,
     artifact_digest,
 )
+
+_ENUM_FIELDS = {e.__name__: e for e in (ArtifactKind, KeyKind, CodecKeyPolicy, ExclusionReason, DisputeReason)}
 
 
 def _snake(name: str) -> str:
@@ -62,12 +66,8 @@ class EventRecord:
 
 def _convert(type_name: Any, value: Any) -> Any:
     name = type_name if isinstance(type_name, str) else getattr(type_name, "__name__", "")
-    if name == "ArtifactKind":
-        return ArtifactKind(value)
-    if name == "KeyKind":
-        return KeyKind(value)
-    if name == "CodecKeyPolicy":
-        return CodecKeyPolicy(value)
+    if name in _ENUM_FIELDS:
+        return _ENUM_FIELDS[name](value)
     if name == "DpParameters":
         return DpParameters.from_abi(value)
     if name == "tuple[int, ...]":
@@ -128,11 +128,31 @@ class ArtifactRegistered(EventRecord):
 
 
 @dataclass(frozen=True)
-class PaillierPublicKeySet(EventRecord):
-    event_name: ClassVar[str] = "PaillierPublicKeySet"
+class DatasetRegistered(EventRecord):
+    event_name: ClassVar[str] = "DatasetRegistered"
     federation_id: int
     artifact_id: int
+    owner: str
+    sample_count: int
+
+
+@dataclass(frozen=True)
+class KeyEpochStarted(EventRecord):
+    event_name: ClassVar[str] = "KeyEpochStarted"
+    federation_id: int
+    epoch: int
+    public_key_artifact: int
+    encoding_digest: bytes
     admin: str
+
+
+@dataclass(frozen=True)
+class KeyEpochRevoked(EventRecord):
+    event_name: ClassVar[str] = "KeyEpochRevoked"
+    federation_id: int
+    epoch: int
+    key_holder: str
+    revoker: str
 
 
 @dataclass(frozen=True)
@@ -145,6 +165,7 @@ class KeyGranted(EventRecord):
     grantor: str
     wrapped_key_cid: str
     wrapped_key_sha256: bytes
+    key_epoch: int
 
 
 @dataclass(frozen=True)
@@ -164,15 +185,32 @@ class RoundOpened(EventRecord):
     round: int
     opener: str
     deadline: int
+    key_epoch: int
 
 
 @dataclass(frozen=True)
 class UpdateSubmitted(EventRecord):
+    """A model update's only event: the artifact fields plus the analyst's declared FedAvg weight."""
+
     event_name: ClassVar[str] = "UpdateSubmitted"
+    artifact_id: int
     federation_id: int
     round: int
     analyst: str
-    artifact_id: int
+    cid: str
+    sha256: bytes
+    size: int
+    weight: int
+    parents: tuple[int, ...]
+
+    def as_artifact(self) -> ArtifactRegistered:
+        """The update as an artifact record (kind ``MODEL_UPDATE``, submitter = analyst), same position."""
+        return ArtifactRegistered(
+            block_number=self.block_number, transaction_hash=self.transaction_hash, log_index=self.log_index,
+            artifact_id=self.artifact_id, federation_id=self.federation_id, round=self.round,
+            kind=ArtifactKind.MODEL_UPDATE, submitter=self.analyst, cid=self.cid, sha256=self.sha256,
+            size=self.size, parents=self.parents,
+        )
 
 
 @dataclass(frozen=True)
@@ -192,6 +230,30 @@ class AggregatePosted(EventRecord):
     aggregator: str
     artifact_id: int
     sha256: bytes
+    included_count: int
+    excluded_count: int
+    weights_total: int
+
+
+@dataclass(frozen=True)
+class UpdateExcluded(EventRecord):
+    event_name: ClassVar[str] = "UpdateExcluded"
+    federation_id: int
+    round: int
+    update_artifact_id: int
+    update_sha256: bytes
+    reason: ExclusionReason
+
+
+@dataclass(frozen=True)
+class AggregateDisputed(EventRecord):
+    event_name: ClassVar[str] = "AggregateDisputed"
+    federation_id: int
+    round: int
+    key_holder: str
+    subject_artifact_id: int
+    reason: DisputeReason
+    detail: str
 
 
 @dataclass(frozen=True)
@@ -221,13 +283,17 @@ EVENT_TYPES: tuple[type[EventRecord], ...] = (
     FederationRoleGranted,
     FederationRoleRevoked,
     ArtifactRegistered,
-    PaillierPublicKeySet,
+    DatasetRegistered,
+    KeyEpochStarted,
+    KeyEpochRevoked,
     KeyGranted,
     KeyRevoked,
     RoundOpened,
     UpdateSubmitted,
     RoundClosed,
     AggregatePosted,
+    UpdateExcluded,
+    AggregateDisputed,
     RoundFinalized,
     RoundAborted,
 )

@@ -25,13 +25,18 @@ from registry.chain.types import (
     ArtifactInput,
     ArtifactKind,
     CodecKeyPolicy,
+    Dataset,
+    DisputeReason,
     DpParameters,
+    Exclusion,
     Federation,
+    KeyEpoch,
     KeyGrant,
     KeyKind,
     ModelVersion,
     Round,
     RoundStatus,
+    UpdateRecord,
 )
 
 Sender = LocalAccount | str
@@ -156,16 +161,27 @@ class ModelRegistry:
     def register_artifact(
         self, federation_id: int, kind: ArtifactKind, artifact: ArtifactInput, parents: Sequence[int] = ()
     ) -> int:
-        """Register a dataset (data owner), wrapped key (owner/admin) or metrics report (admin); returns its id."""
+        """Register a wrapped key (owner/admin) or metrics report (admin); returns its id."""
         receipt = self._transact(
             self.contract.functions.registerArtifact(federation_id, int(kind), artifact.as_tuple(), list(parents))
         )
         return self._one(ev.ArtifactRegistered, receipt).artifact_id
 
-    def set_paillier_public_key(self, federation_id: int, artifact: ArtifactInput) -> int:
-        """Record the federation's Paillier public key artifact, once; returns its artifact id (caller: admin)."""
-        receipt = self._transact(self.contract.functions.setPaillierPublicKey(federation_id, artifact.as_tuple()))
-        return self._one(ev.PaillierPublicKeySet, receipt).artifact_id
+    def register_dataset(
+        self, federation_id: int, artifact: ArtifactInput, sample_count: int, parents: Sequence[int] = ()
+    ) -> int:
+        """Register a dataset of ``sample_count`` samples; returns its artifact id (caller: data owner)."""
+        receipt = self._transact(
+            self.contract.functions.registerDataset(federation_id, artifact.as_tuple(), sample_count, list(parents))
+        )
+        return self._one(ev.DatasetRegistered, receipt).artifact_id
+
+    def start_key_epoch(self, federation_id: int, public_key: ArtifactInput, encoding_digest: bytes) -> int:
+        """Start the next Paillier key epoch (the first key, or a rotation); returns the epoch (caller: admin)."""
+        receipt = self._transact(
+            self.contract.functions.startKeyEpoch(federation_id, public_key.as_tuple(), bytes(encoding_digest))
+        )
+        return self._one(ev.KeyEpochStarted, receipt).epoch
 
     def grant_key(
         self, federation_id: int, kind: KeyKind, account: str, wrapped_key_cid: str, wrapped_key_sha256: bytes
@@ -196,11 +212,14 @@ class ModelRegistry:
         return self._one(ev.RoundOpened, receipt).round
 
     def submit_update(
-        self, federation_id: int, round_: int, update: ArtifactInput, parents: Sequence[int] = ()
+        self, federation_id: int, round_: int, update: ArtifactInput, weight: int, parents: Sequence[int] = ()
     ) -> int:
-        """Register the caller's model update for the round; returns its artifact id (caller: analyst)."""
+        """Register the caller's model update with its FedAvg ``weight``; returns its artifact id (caller: analyst).
+
+        ``parents`` are the datasets trained on (and e.g. the starting model); they are sent sorted.
+        """
         receipt = self._transact(
-            self.contract.functions.submitUpdate(federation_id, round_, update.as_tuple(), list(parents))
+            self.contract.functions.submitUpdate(federation_id, round_, update.as_tuple(), weight, sorted(parents))
         )
         return self._one(ev.UpdateSubmitted, receipt).artifact_id
 
@@ -210,13 +229,35 @@ class ModelRegistry:
         return self._one(ev.RoundClosed, receipt).update_count
 
     def post_aggregate(
-        self, federation_id: int, round_: int, aggregate: ArtifactInput, updates: Sequence[int]
+        self,
+        federation_id: int,
+        round_: int,
+        aggregate: ArtifactInput,
+        included: Sequence[bytes],
+        excluded: Sequence[Exclusion] = (),
     ) -> int:
-        """Register the encrypted aggregate of ``updates``; returns its artifact id (caller: aggregator)."""
+        """Register the encrypted aggregate of the updates with content hashes ``included``, naming every other
+        update of the round in ``excluded``; returns its artifact id (caller: aggregator).
+
+        Both lists are sent in the canonical (ascending) order the contract requires; this method does not
+        sort them, so a list out of order is refused by the chain as it would be from any other client.
+        """
         receipt = self._transact(
-            self.contract.functions.postAggregate(federation_id, round_, aggregate.as_tuple(), list(updates))
+            self.contract.functions.postAggregate(
+                federation_id, round_, aggregate.as_tuple(), [bytes(h) for h in included],
+                [e.as_tuple() for e in excluded],
+            )
         )
         return self._one(ev.AggregatePosted, receipt).artifact_id
+
+    def dispute_aggregate(
+        self, federation_id: int, round_: int, subject_sha256: bytes, reason: DisputeReason, detail: str
+    ) -> ev.AggregateDisputed:
+        """Refuse to decrypt the round's aggregate, naming an update or the aggregate (caller: key holder)."""
+        receipt = self._transact(
+            self.contract.functions.disputeAggregate(federation_id, round_, bytes(subject_sha256), int(reason), detail)
+        )
+        return self._one(ev.AggregateDisputed, receipt)
 
     def finalize_round(
         self,
@@ -243,26 +284,43 @@ class ModelRegistry:
     # ------------------------------------------------------------------ views
 
     def federation(self, federation_id: int) -> Federation:
-        pk, minimum, policy, rounds, versions = self._call(self.contract.functions.getFederation(federation_id))
-        return Federation(federation_id, pk, minimum, CodecKeyPolicy(policy), rounds, versions)
+        pk, minimum, policy, rounds, versions, epoch = self._call(
+            self.contract.functions.getFederation(federation_id)
+        )
+        return Federation(federation_id, pk, minimum, CodecKeyPolicy(policy), rounds, versions, epoch)
+
+    def key_epoch(self, federation_id: int, epoch: int) -> KeyEpoch:
+        artifact, started, revoked, encoding = self._call(self.contract.functions.getKeyEpoch(federation_id, epoch))
+        return KeyEpoch(federation_id, epoch, artifact, started, revoked, bytes(encoding))
 
     def round(self, federation_id: int, round_: int) -> Round:
-        status, deadline, count, aggregate, version, sha = self._call(
+        status, deadline, count, epoch, included, disputed, aggregate, version, weights, sha = self._call(
             self.contract.functions.getRound(federation_id, round_)
         )
-        return Round(federation_id, round_, RoundStatus(status), deadline, count, aggregate, version, bytes(sha))
+        return Round(federation_id, round_, RoundStatus(status), deadline, count, epoch, included, disputed,
+                     aggregate, version, weights, bytes(sha))
+
+    def update_record(self, federation_id: int, sha256: bytes) -> UpdateRecord:
+        """The update registered under content hash ``sha256`` (all zero when none)."""
+        artifact_id, round_, weight = self._call(self.contract.functions.getUpdate(federation_id, bytes(sha256)))
+        return UpdateRecord(artifact_id, round_, weight)
+
+    def dataset(self, artifact_id: int) -> Dataset:
+        """The dataset record of ``artifact_id`` (zero owner and count when it is no dataset)."""
+        owner, samples = self._call(self.contract.functions.getDataset(artifact_id))
+        return Dataset(to_checksum_address(owner), samples)
 
     def model_version(self, federation_id: int, version: int) -> ModelVersion:
         round_, parent, model, metrics = self._call(self.contract.functions.getModelVersion(federation_id, version))
         return ModelVersion(federation_id, version, round_, parent, model, metrics)
 
     def key_grant(self, federation_id: int, kind: KeyKind, account: str, key_owner: str = ZERO_ADDRESS) -> KeyGrant:
-        grantor, granted, revoked, sha = self._call(
+        grantor, granted, revoked, sha, epoch = self._call(
             self.contract.functions.getKeyGrant(
                 federation_id, int(kind), to_checksum_address(key_owner), to_checksum_address(account)
             )
         )
-        return KeyGrant(to_checksum_address(grantor), granted, revoked, bytes(sha))
+        return KeyGrant(to_checksum_address(grantor), granted, revoked, bytes(sha), epoch)
 
     def is_key_holder(self, federation_id: int, account: str) -> bool:
         return self._call(self.contract.functions.isKeyHolder(federation_id, to_checksum_address(account)))
@@ -313,10 +371,12 @@ class ModelRegistry:
         self, federation_id: int | None = None, round_: int | None = None, artifact_id: int | None = None,
         from_block: int = 0,
     ) -> list[ev.ArtifactRegistered]:
-        """Artifact records, by federation, round and/or id."""
-        return self.events(
-            ev.ArtifactRegistered, from_block, federation_id=federation_id, round=round_, artifact_id=artifact_id
-        )
+        """Artifact records, by federation, round and/or id, in id order; model updates (which emit
+        ``UpdateSubmitted`` only) are included as records of kind ``MODEL_UPDATE``."""
+        filters = {"federation_id": federation_id, "round": round_, "artifact_id": artifact_id}
+        registered = self.events(ev.ArtifactRegistered, from_block, **filters)
+        updates = [u.as_artifact() for u in self.events(ev.UpdateSubmitted, from_block, **filters)]
+        return sorted(registered + updates, key=lambda record: record.artifact_id)
 
     def artifact(self, artifact_id: int, from_block: int = 0) -> ev.ArtifactRegistered:
         """The record of one artifact.
@@ -328,6 +388,11 @@ class ModelRegistry:
         if not found:
             raise UnknownArtifactError(artifact_id=artifact_id)
         return found[0]
+
+    def round_updates(self, federation_id: int, round_: int, from_block: int = 0) -> list[ev.UpdateSubmitted]:
+        """The updates submitted to a round, in artifact-id order."""
+        found = self.events(ev.UpdateSubmitted, from_block, federation_id=federation_id, round=round_)
+        return sorted(found, key=lambda u: u.artifact_id)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -378,13 +443,17 @@ def _send(
     """
     address = _address(sender)
     try:
+        # The estimate is exact for the state it ran on; a write that depends on block time (a grant's timestamp
+        # landing in an already-written slot) can cost more in the mined block, so leave a margin.
+        gas = fn.estimate_gas({"from": address}) * 5 // 4 + 10_000
         if isinstance(sender, LocalAccount):
             tx = fn.build_transaction(
-                {"from": address, "nonce": w3.eth.get_transaction_count(address, "pending"), "chainId": w3.eth.chain_id}
+                {"from": address, "gas": gas, "nonce": w3.eth.get_transaction_count(address, "pending"),
+                 "chainId": w3.eth.chain_id}
             )
             tx_hash = w3.eth.send_raw_transaction(sender.sign_transaction(tx).raw_transaction)
         else:
-            tx_hash = fn.transact({"from": address})
+            tx_hash = fn.transact({"from": address, "gas": gas})
     except (ContractCustomError, ContractLogicError) as exc:
         raise _translate(exc, errors) from exc
     receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout)

@@ -46,11 +46,41 @@ class RoundStatus(IntEnum):
     ABORTED = 4
 
 
+class ExclusionReason(IntEnum):
+    """Why the aggregator left an update out of its aggregate (``IModelRegistry.ExclusionReason``)."""
+
+    NONE = 0
+    UNAVAILABLE = 1
+    CONTENT_MISMATCH = 2
+    OVER_SIZE = 3
+    UNPARSEABLE = 4
+    WRONG_KEY = 5
+    WRONG_LAYOUT = 6
+    WRONG_CONTEXT = 7
+    WEIGHT_MISMATCH = 8
+
+
+class DisputeReason(IntEnum):
+    """Why a key holder refused to decrypt an aggregate (``IModelRegistry.DisputeReason``)."""
+
+    VALID_UPDATE_EXCLUDED = 0
+    INVALID_UPDATE_INCLUDED = 1
+    AGGREGATE_MISMATCH = 2
+    DECRYPTION_REFUSED = 3
+
+    @property
+    def names_update(self) -> bool:
+        """Whether the dispute's subject is an update of the round (else the aggregate itself)."""
+        return self in (DisputeReason.VALID_UPDATE_EXCLUDED, DisputeReason.INVALID_UPDATE_INCLUDED)
+
+
 ENUMS: dict[str, type[IntEnum]] = {
     "ArtifactKind": ArtifactKind,
     "KeyKind": KeyKind,
     "CodecKeyPolicy": CodecKeyPolicy,
     "RoundStatus": RoundStatus,
+    "ExclusionReason": ExclusionReason,
+    "DisputeReason": DisputeReason,
 }
 
 
@@ -109,6 +139,17 @@ class ArtifactInput:
 
     def as_tuple(self) -> tuple[str, bytes, int]:
         return (self.cid, bytes(self.sha256), int(self.size))
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """An update the aggregator leaves out of its aggregate, by content hash, with the reason."""
+
+    update_sha256: bytes
+    reason: ExclusionReason
+
+    def as_tuple(self) -> tuple[bytes, int]:
+        return (bytes(self.update_sha256), int(self.reason))
 
 
 MICROS = 10**6
@@ -195,6 +236,23 @@ class Federation:
     codec_key_policy: CodecKeyPolicy
     round_count: int
     model_version_count: int
+    key_epoch: int
+
+
+@dataclass(frozen=True)
+class KeyEpoch:
+    """Stored record of a Paillier key epoch (all zero when it never started)."""
+
+    federation_id: int
+    epoch: int
+    public_key_artifact: int
+    started_at: int
+    revoked_at: int
+    encoding_digest: bytes
+
+    @property
+    def live(self) -> bool:
+        return self.started_at != 0 and self.revoked_at == 0
 
 
 @dataclass(frozen=True)
@@ -206,9 +264,30 @@ class Round:
     status: RoundStatus
     deadline: int
     update_count: int
+    key_epoch: int
+    included_count: int
+    disputed: bool
     aggregate_artifact: int
     model_version: int
+    weights_total: int
     aggregate_sha256: bytes
+
+
+@dataclass(frozen=True)
+class UpdateRecord:
+    """Stored record of a model update, filed by federation and content hash (all zero when unknown)."""
+
+    artifact_id: int
+    round: int
+    weight: int
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Stored record of a dataset: its owner and sample count (zero address and 0 when not a dataset)."""
+
+    owner: str
+    sample_count: int
 
 
 @dataclass(frozen=True)
@@ -231,6 +310,7 @@ class KeyGrant:
     granted_at: int
     revoked_at: int
     wrapped_key_sha256: bytes
+    key_epoch: int
 
     @property
     def active(self) -> bool:

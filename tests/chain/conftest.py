@@ -24,6 +24,10 @@ from registry.devnet import DevnetInfo, dev_account
 CID = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
 
 
+ENCODING_DIGEST = hashlib.sha256(b"encoding parameters").digest()
+DATASET_SAMPLES = 1000
+
+
 def make_artifact(content: bytes) -> ArtifactInput:
     """An artifact input for ``content`` (its real sha256 and size)."""
     return ArtifactInput(CID, hashlib.sha256(content).digest(), len(content))
@@ -42,6 +46,7 @@ class Parties:
     aggregator: ModelRegistry
     key_holder: ModelRegistry
     stranger: ModelRegistry
+    dataset: int
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +69,8 @@ def artifact() -> Callable[[bytes], ArtifactInput]:
 
 @pytest.fixture()
 def parties(deployed: ModelRegistry) -> Parties:
-    """A new federation (min 2 participants per round) with every role held and the Paillier key granted."""
+    """A new federation (min 2 participants per round) with every role held, the Paillier key of epoch 1
+    granted, and one dataset of ``DATASET_SAMPLES`` samples whose codec key both analysts hold."""
     admin = deployed.as_account(dev_account(1))
     federation_id = deployed.create_federation(admin.account, 2, CodecKeyPolicy.PER_DATA_OWNER)
     p = Parties(
@@ -77,14 +83,19 @@ def parties(deployed: ModelRegistry) -> Parties:
         aggregator=deployed.as_account(dev_account(5)),
         key_holder=deployed.as_account(dev_account(6)),
         stranger=deployed.as_account(dev_account(7)),
+        dataset=0,
     )
     admin.grant_role(federation_id, Role.DATA_OWNER, p.owner.account)
     admin.grant_role(federation_id, Role.ANALYST, p.analyst.account)
     admin.grant_role(federation_id, Role.ANALYST, p.analyst2.account)
     admin.grant_role(federation_id, Role.AGGREGATOR, p.aggregator.account)
-    admin.set_paillier_public_key(federation_id, make_artifact(b"paillier public key"))
+    admin.start_key_epoch(federation_id, make_artifact(b"paillier public key"), ENCODING_DIGEST)
     blob = b"paillier private key wrapped for the key holder"
     admin.grant_key(
         federation_id, KeyKind.PAILLIER_PRIVATE_KEY, p.key_holder.account, CID, hashlib.sha256(blob).digest()
     )
+    p.dataset = p.owner.register_dataset(federation_id, make_artifact(b"cipher images"), DATASET_SAMPLES)
+    for analyst in (p.analyst, p.analyst2):
+        p.owner.grant_key(federation_id, KeyKind.CODEC_KEY, analyst.account, CID,
+                          hashlib.sha256(b"codec key for " + analyst.account.encode()).digest())
     return p

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import socket
 
 import pytest
@@ -25,6 +26,10 @@ from registry.devnet import dev_account
 CID = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
 
 
+def sha(content: bytes) -> bytes:
+    return hashlib.sha256(content).digest()
+
+
 def _deadline(registry: ModelRegistry, seconds: int = 3600) -> int:
     return registry.w3.eth.get_block("latest")["timestamp"] + seconds
 
@@ -32,10 +37,10 @@ def _deadline(registry: ModelRegistry, seconds: int = 3600) -> int:
 def _posted_round(parties, artifact) -> int:
     fed = parties.federation_id
     round_ = parties.admin.open_round(fed, _deadline(parties.admin))
-    u1 = parties.analyst.submit_update(fed, round_, artifact(b"u1"))
-    u2 = parties.analyst2.submit_update(fed, round_, artifact(b"u2"))
+    parties.analyst.submit_update(fed, round_, artifact(b"u1"), 100, [parties.dataset])
+    parties.analyst2.submit_update(fed, round_, artifact(b"u2"), 100, [parties.dataset])
     parties.aggregator.close_round(fed, round_)
-    parties.aggregator.post_aggregate(fed, round_, artifact(b"agg"), [u1, u2])
+    parties.aggregator.post_aggregate(fed, round_, artifact(b"agg"), sorted([sha(b"u1"), sha(b"u2")]))
     return round_
 
 
@@ -43,7 +48,7 @@ def test_non_member_is_refused_with_a_readable_message(parties, artifact) -> Non
     fed = parties.federation_id
     round_ = parties.admin.open_round(fed, _deadline(parties.admin))
     with pytest.raises(err.UnauthorizedAccountError) as caught:
-        parties.stranger.submit_update(fed, round_, artifact(b"x"))
+        parties.stranger.submit_update(fed, round_, artifact(b"x"), 100, [parties.dataset])
     e = caught.value
     assert (e.federation_id, e.account, e.role) == (fed, parties.stranger.account, Role.ANALYST)
     assert str(e).startswith(f"account {parties.stranger.account} lacks role ANALYST in federation {fed}")
@@ -52,9 +57,9 @@ def test_non_member_is_refused_with_a_readable_message(parties, artifact) -> Non
 def test_zero_cid_and_zero_hash_are_refused(parties) -> None:
     fed = parties.federation_id
     with pytest.raises(err.EmptyCidError):
-        parties.owner.register_artifact(fed, ArtifactKind.DATASET, ArtifactInput("", b"\x01" * 32, 1))
+        parties.owner.register_dataset(fed, ArtifactInput("", b"\x01" * 32, 1), 10)
     with pytest.raises(err.ZeroHashError, match="sha256 is all zero"):
-        parties.owner.register_artifact(fed, ArtifactKind.DATASET, ArtifactInput(CID, bytes(32), 1))
+        parties.owner.register_dataset(fed, ArtifactInput(CID, bytes(32), 1), 10)
 
 
 def test_wrong_kind_is_refused(parties, artifact) -> None:
@@ -66,16 +71,16 @@ def test_wrong_kind_is_refused(parties, artifact) -> None:
 def test_unknown_parent_is_refused(parties, artifact) -> None:
     missing = parties.owner.artifact_count() + 100
     with pytest.raises(err.UnknownArtifactError) as caught:
-        parties.owner.register_artifact(parties.federation_id, ArtifactKind.DATASET, artifact(b"x"), [missing])
+        parties.owner.register_dataset(parties.federation_id, artifact(b"x"), 10, [missing])
     assert caught.value.artifact_id == missing
 
 
 def test_duplicate_submission_is_refused(parties, artifact) -> None:
     fed = parties.federation_id
     round_ = parties.admin.open_round(fed, _deadline(parties.admin))
-    parties.analyst.submit_update(fed, round_, artifact(b"first"))
+    parties.analyst.submit_update(fed, round_, artifact(b"first"), 100, [parties.dataset])
     with pytest.raises(err.DuplicateUpdateError) as caught:
-        parties.analyst.submit_update(fed, round_, artifact(b"second"))
+        parties.analyst.submit_update(fed, round_, artifact(b"second"), 100, [parties.dataset])
     assert caught.value.digest == parties.admin.update_digest(fed, round_, parties.analyst.account)
     assert "one update per analyst per round" in str(caught.value)
 
@@ -89,7 +94,7 @@ def test_submission_after_deadline_is_refused(parties, artifact) -> None:
     w3.provider.make_request("evm_setNextBlockTimestamp", [deadline + 1])
     w3.provider.make_request("evm_mine", [])
     with pytest.raises(err.DeadlinePassedError) as caught:
-        parties.analyst.submit_update(fed, round_, artifact(b"late"))
+        parties.analyst.submit_update(fed, round_, artifact(b"late"), 100, [parties.dataset])
     assert (caught.value.round, caught.value.deadline) == (round_, deadline)
     assert caught.value.timestamp > deadline
 
@@ -97,8 +102,8 @@ def test_submission_after_deadline_is_refused(parties, artifact) -> None:
 def test_finalize_without_aggregate_is_refused(parties, artifact) -> None:
     fed = parties.federation_id
     round_ = parties.admin.open_round(fed, _deadline(parties.admin))
-    parties.analyst.submit_update(fed, round_, artifact(b"u1"))
-    parties.analyst2.submit_update(fed, round_, artifact(b"u2"))
+    parties.analyst.submit_update(fed, round_, artifact(b"u1"), 100, [parties.dataset])
+    parties.analyst2.submit_update(fed, round_, artifact(b"u2"), 100, [parties.dataset])
     parties.aggregator.close_round(fed, round_)
     with pytest.raises(err.AggregateMissingError, match="must post it"):
         parties.key_holder.finalize_round(fed, round_, artifact(b"m"), artifact(b"x"), DpParameters.none())
@@ -111,7 +116,7 @@ def test_revoked_key_holder_is_refused(parties, artifact) -> None:
     with pytest.raises(err.KeyGrantRevokedError) as caught:
         parties.key_holder.finalize_round(fed, round_, artifact(b"m"), artifact(b"x"), DpParameters.none())
     assert caught.value.account == parties.key_holder.account and caught.value.kind == KeyKind.PAILLIER_PRIVATE_KEY
-    with pytest.raises(err.KeyGrantRevokedError):
+    with pytest.raises(err.KeyEpochRevokedError):
         parties.admin.grant_key(fed, KeyKind.PAILLIER_PRIVATE_KEY, parties.key_holder.account, CID, b"\x02" * 32)
     assert parties.admin.round(fed, round_).status == RoundStatus.AGGREGATING
 
@@ -128,15 +133,15 @@ def test_round_state_machine_refusals(parties, artifact) -> None:
     round_ = parties.admin.open_round(fed, _deadline(parties.admin))
     with pytest.raises(err.RoundInProgressError):
         parties.admin.open_round(fed, _deadline(parties.admin))
-    parties.analyst.submit_update(fed, round_, artifact(b"u1"))
+    parties.analyst.submit_update(fed, round_, artifact(b"u1"), 100, [parties.dataset])
     with pytest.raises(err.TooFewUpdatesError) as caught:
         parties.aggregator.close_round(fed, round_)
     assert (caught.value.update_count, caught.value.min_participants) == (1, 2)
     with pytest.raises(err.WrongRoundStatusError) as wrong:
-        parties.aggregator.post_aggregate(fed, round_, artifact(b"agg"), [])
+        parties.aggregator.post_aggregate(fed, round_, artifact(b"agg"), [sha(b"u1")])
     assert (wrong.value.status, wrong.value.expected) == (RoundStatus.OPEN, RoundStatus.AGGREGATING)
     with pytest.raises(err.UnknownRoundError):
-        parties.analyst.submit_update(fed, round_ + 5, artifact(b"x"))
+        parties.analyst.submit_update(fed, round_ + 5, artifact(b"x"), 100, [parties.dataset])
     parties.admin.abort_round(fed, round_, "make room")
     with pytest.raises(err.DeadlineInPastError):
         parties.admin.open_round(fed, 1)
@@ -192,6 +197,6 @@ def test_node_managed_sender_gets_the_same_decoded_errors(parties, artifact) -> 
     # Anvil manages the dev accounts too: eth_sendTransaction instead of a locally signed transaction.
     managed = parties.admin.as_account(dev_account(8).address)
     with pytest.raises(err.UnauthorizedAccountError, match="lacks role DATA_OWNER"):
-        managed.register_artifact(parties.federation_id, ArtifactKind.DATASET, artifact(b"x"))
+        managed.register_dataset(parties.federation_id, artifact(b"x"), 10)
     parties.admin.grant_role(parties.federation_id, Role.DATA_OWNER, managed.account)
-    assert managed.register_artifact(parties.federation_id, ArtifactKind.DATASET, artifact(b"x")) > 0
+    assert managed.register_dataset(parties.federation_id, artifact(b"x"), 10) > 0

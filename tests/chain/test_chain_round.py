@@ -14,7 +14,12 @@ from registry.chain import (
     events,
 )
 
-GAS_BUDGET = {"submit_update": 80_000, "grant": 80_000, "finalize": 150_000}
+GAS_BUDGET = {"submit_update": 100_000, "grant": 80_000, "finalize": 200_000}
+
+
+def included(*contents: bytes) -> list[bytes]:
+    """The sha256 of each update content, in the ascending order ``post_aggregate`` needs."""
+    return sorted(hashlib.sha256(c).digest() for c in contents)
 
 
 def _deadline(registry: ModelRegistry, seconds: int = 3600) -> int:
@@ -25,13 +30,13 @@ def test_full_round_records_lineage_and_events(parties, artifact) -> None:
     fed = parties.federation_id
     start = parties.admin.w3.eth.block_number + 1  # after the fixture's transactions
 
-    dataset = parties.owner.register_artifact(fed, ArtifactKind.DATASET, artifact(b"cipher images"))
+    dataset = parties.owner.register_dataset(fed, artifact(b"more cipher images"), 300)
     assert parties.owner.grant_key(fed, KeyKind.CODEC_KEY, parties.analyst.account, "QmCodecWrap", b"\x11" * 32)
     round_ = parties.admin.open_round(fed, _deadline(parties.admin))
-    u1 = parties.analyst.submit_update(fed, round_, artifact(b"update 1"), [dataset])
-    u2 = parties.analyst2.submit_update(fed, round_, artifact(b"update 2"), [dataset])
+    u1 = parties.analyst.submit_update(fed, round_, artifact(b"update 1"), 1200, [parties.dataset, dataset])
+    u2 = parties.analyst2.submit_update(fed, round_, artifact(b"update 2"), 700, [parties.dataset])
     assert parties.aggregator.close_round(fed, round_) == 2
-    agg = parties.aggregator.post_aggregate(fed, round_, artifact(b"aggregate"), [u1, u2])
+    agg = parties.aggregator.post_aggregate(fed, round_, artifact(b"aggregate"), included(b"update 1", b"update 2"))
     dp = DpParameters.from_floats(epsilon=3.0, delta=1e-5, noise_multiplier=1.1, clip_norm=1.0, accountant="rdp")
     v1 = parties.key_holder.finalize_round(fed, round_, artifact(b"model v1"), artifact(b"metrics v1"), dp)
 
@@ -40,15 +45,21 @@ def test_full_round_records_lineage_and_events(parties, artifact) -> None:
     assert stored.aggregate_artifact == agg
     assert stored.aggregate_sha256 == hashlib.sha256(b"aggregate").digest()
     assert stored.model_version == v1 == 1
+    assert (stored.included_count, stored.weights_total, stored.key_epoch) == (2, 1900, 1)
+    assert parties.admin.artifact(agg).parents == tuple(
+        {hashlib.sha256(b"update 1").digest(): u1, hashlib.sha256(b"update 2").digest(): u2}[h]
+        for h in included(b"update 1", b"update 2"))
     version = parties.admin.model_version(fed, v1)
     assert (version.round, version.parent_version) == (round_, 0)
 
     # Second round trains from v1: lineage v2 -> v1.
     round2 = parties.admin.open_round(fed, _deadline(parties.admin))
-    w1 = parties.analyst.submit_update(fed, round2, artifact(b"update 3"), [version.global_model_artifact])
-    w2 = parties.analyst2.submit_update(fed, round2, artifact(b"update 4"), [version.global_model_artifact])
+    w1 = parties.analyst.submit_update(fed, round2, artifact(b"update 3"), 10,
+                                       [parties.dataset, version.global_model_artifact])
+    parties.analyst2.submit_update(fed, round2, artifact(b"update 4"), 10,
+                                   [parties.dataset, version.global_model_artifact])
     parties.aggregator.close_round(fed, round2)
-    parties.aggregator.post_aggregate(fed, round2, artifact(b"aggregate 2"), [w1, w2])
+    parties.aggregator.post_aggregate(fed, round2, artifact(b"aggregate 2"), included(b"update 3", b"update 4"))
     v2 = parties.key_holder.finalize_round(
         fed, round2, artifact(b"model v2"), artifact(b"metrics v2"), DpParameters.none(), parent_version=v1
     )
@@ -58,8 +69,9 @@ def test_full_round_records_lineage_and_events(parties, artifact) -> None:
     updates = [a for a in parties.admin.artifacts(federation_id=fed, round_=round_, from_block=start)
                if a.kind == ArtifactKind.MODEL_UPDATE]
     assert [(u.artifact_id, u.submitter, u.sha256, u.size, u.parents) for u in updates] == [
-        (u1, parties.analyst.account, hashlib.sha256(b"update 1").digest(), len(b"update 1"), (dataset,)),
-        (u2, parties.analyst2.account, hashlib.sha256(b"update 2").digest(), len(b"update 2"), (dataset,)),
+        (u1, parties.analyst.account, hashlib.sha256(b"update 1").digest(), len(b"update 1"),
+         (parties.dataset, dataset)),
+        (u2, parties.analyst2.account, hashlib.sha256(b"update 2").digest(), len(b"update 2"), (parties.dataset,)),
     ]
     everything = parties.admin.artifacts(federation_id=fed, from_block=start)
     assert len(everything) == 1 + 2 + 1 + 2 + 2 + 1 + 2  # dataset, round 1, round 2
@@ -73,8 +85,9 @@ def test_full_round_records_lineage_and_events(parties, artifact) -> None:
         (round_, 1, parties.key_holder.account), (round2, 2, parties.key_holder.account)]
     assert finalized[0].dp == dp and finalized[0].dp.epsilon == 3.0
     assert not finalized[1].dp.enabled
-    submitted = parties.admin.events(events.UpdateSubmitted, from_block=start, analyst=parties.analyst.account)
-    assert [(s.round, s.artifact_id) for s in submitted if s.federation_id == fed] == [(round_, u1), (round2, w1)]
+    submitted = parties.admin.events(events.UpdateSubmitted, from_block=start, federation_id=fed)
+    assert [(s.round, s.artifact_id, s.weight) for s in submitted if s.analyst == parties.analyst.account] == [
+        (round_, u1, 1200), (round2, w1, 10)]
     grants = parties.admin.events(events.KeyGranted, from_block=start, federation_id=fed)
     assert [(g.kind, g.account, g.key_owner, g.wrapped_key_cid) for g in grants] == [
         (KeyKind.CODEC_KEY, parties.analyst.account, parties.owner.account, "QmCodecWrap")]
@@ -88,12 +101,12 @@ def test_gas_within_budgets(parties, artifact) -> None:
                             hashlib.sha256(b"wrapped codec key").digest())
     assert parties.owner.last_receipt["gasUsed"] <= GAS_BUDGET["grant"]
     round_ = parties.admin.open_round(fed, _deadline(parties.admin))
-    u1 = parties.analyst.submit_update(fed, round_, artifact(b"u1"), [1])
-    u2 = parties.analyst2.submit_update(fed, round_, artifact(b"u2"), [1])
+    parties.analyst.submit_update(fed, round_, artifact(b"u1"), 100, [parties.dataset])
+    parties.analyst2.submit_update(fed, round_, artifact(b"u2"), 100, [parties.dataset])
     assert parties.analyst.last_receipt["gasUsed"] <= GAS_BUDGET["submit_update"]
     assert parties.analyst2.last_receipt["gasUsed"] <= GAS_BUDGET["submit_update"]
     parties.aggregator.close_round(fed, round_)
-    parties.aggregator.post_aggregate(fed, round_, artifact(b"agg"), [u1, u2])
+    parties.aggregator.post_aggregate(fed, round_, artifact(b"agg"), included(b"u1", b"u2"))
     dp = DpParameters.from_floats(8.0, 1e-5, 0.9, 1.0, "rdp")
     parties.key_holder.finalize_round(fed, round_, artifact(b"model"), artifact(b"metrics"), dp)
     assert parties.key_holder.last_receipt["gasUsed"] <= GAS_BUDGET["finalize"]

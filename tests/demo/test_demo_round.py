@@ -109,9 +109,12 @@ def test_every_artifact_verifies_on_chain_and_on_ipfs(round_result) -> None:
         content = store.get_bytes(record.cid, expected_sha256=record.sha256.hex())
         assert len(content) == record.size
     grants = registry.events(events.KeyGranted, from_block=summary.deploy_block, federation_id=summary.federation_id)
-    assert [g.kind.name for g in grants] == ["PAILLIER_PRIVATE_KEY"] and summary.key_grants_verified == 1
+    assert [g.kind.name for g in grants] == ["PAILLIER_PRIVATE_KEY"] + ["CODEC_KEY"] * 3
+    assert summary.key_grants_verified == 4
     custody = json.loads(store.get_bytes(grants[0].wrapped_key_cid, expected_sha256=grants[0].wrapped_key_sha256.hex()))
     assert custody["key_holder"] == grants[0].account and custody["wrapped_key"] is None
+    analysts = {u.submitter for u in everything if u.kind == ArtifactKind.MODEL_UPDATE}
+    assert {g.account for g in grants[1:]} == analysts
 
 
 def test_global_model_is_better_than_chance_and_matches_its_metrics(round_result) -> None:
@@ -134,7 +137,7 @@ def test_output_names_parties_cids_gas_and_the_in_process_codec_key(round_result
     assert "1024-bit packed Paillier" in output
     assert "codec key is handed to the analysts in-process" in output
     assert all(gas > 0 for _, _, gas in summary.gas)
-    assert {action.split()[0] for _, action, _ in summary.gas} >= {"deploy", "submit", "close", "sum", "finalize"}
+    assert {action.split()[0] for _, action, _ in summary.gas} >= {"deploy", "submit", "close", "finalize"}
 
 
 def test_digit_sheet_round_trips_exactly() -> None:

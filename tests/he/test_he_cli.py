@@ -48,9 +48,11 @@ def test_encrypt_aggregate_verify_decrypt_round_trip(key_files, tmp_path):
         np.save(tmp_path / f"u{i}.npy", vector)
         files.append(str(tmp_path / f"u{i}.bin"))
         result = runner.invoke(app, ["he", "encrypt", str(tmp_path / f"u{i}.npy"), "--public-key", str(public),
-                                     "--weight", str(weight), "--client-id", f"c{i}", "--out", files[-1],
+                                     "--weight", str(weight), *_round_options(i), "--out", files[-1],
                                      "--workers", "1", "--json"])
         assert result.exit_code == 0, result.output
+        encrypted = json.loads(result.stdout)
+        assert (encrypted["submitter"], encrypted["round"]) == (f"0x{i + 1:040x}", 4)
     agg = str(tmp_path / "agg.bin")
     result = runner.invoke(app, ["he", "aggregate", *files, "--public-key", str(public), "--out", agg, "--json"])
     assert result.exit_code == 0, result.output
@@ -58,6 +60,8 @@ def test_encrypt_aggregate_verify_decrypt_round_trip(key_files, tmp_path):
     assert inspected.exit_code == 0, inspected.output
     header = json.loads(inspected.stdout)
     assert header["kind"] == "EncryptedAggregate" and header["weights_total"] == 21
+    assert (header["federation_id"], header["round"], header["key_epoch"]) == (2, 4, 1)
+    assert "submitter" not in header and len(header["encoding_digest"]) == 64
     assert len(header["input_digests"]) == 3
     verified = runner.invoke(app, ["he", "verify", agg, *files[::-1], "--public-key", str(public), "--json"])
     assert verified.exit_code == 0 and json.loads(verified.stdout)["match"] is True
@@ -70,6 +74,39 @@ def test_encrypt_aggregate_verify_decrypt_round_trip(key_files, tmp_path):
     bound = json.loads(result.stdout)["quantization_bound"]
     reference = sum(w * v for w, v in zip(weights, vectors)) / sum(weights)
     assert np.abs(np.load(out) - reference).max() <= bound
+
+
+def _round_options(index: int, round_: int = 4) -> list[str]:
+    return ["--federation-id", "2", "--round", str(round_), "--key-epoch", "1", "--submitter", f"0x{index + 1:040x}"]
+
+
+def test_aggregate_of_two_rounds_is_refused_and_inspect_prints_the_submitter(key_files, tmp_path):
+    public, _, _ = key_files
+    np.save(tmp_path / "u.npy", np.zeros(10))
+    files = [str(tmp_path / "a.bin"), str(tmp_path / "b.bin")]
+    for index, (file, round_) in enumerate(zip(files, (4, 5))):
+        result = runner.invoke(app, ["he", "encrypt", str(tmp_path / "u.npy"), "--public-key", str(public),
+                                     "--weight", "3", *_round_options(index, round_), "--out", file,
+                                     "--workers", "1"])
+        assert result.exit_code == 0, result.output
+    inspected = runner.invoke(app, ["he", "inspect", files[1], "--public-key", str(public)])
+    assert inspected.exit_code == 0, inspected.output
+    assert "submitter: 0x0000000000000000000000000000000000000002" in inspected.stdout
+    assert "round: 5" in inspected.stdout and "weight: 3" in inspected.stdout
+    result = runner.invoke(app, ["he", "aggregate", *files, "--public-key", str(public),
+                                 "--out", str(tmp_path / "agg.bin")])
+    assert result.exit_code != 0
+    assert "round: expected 4, found 5" in str(result.exception)
+
+
+def test_encrypt_refuses_a_malformed_submitter(key_files, tmp_path):
+    public, _, _ = key_files
+    np.save(tmp_path / "u.npy", np.zeros(10))
+    result = runner.invoke(app, ["he", "encrypt", str(tmp_path / "u.npy"), "--public-key", str(public),
+                                 "--weight", "3", "--federation-id", "1", "--round", "1", "--key-epoch", "1",
+                                 "--submitter", "[red]alice", "--out", str(tmp_path / "u.bin")])
+    assert result.exit_code != 0 and "not a 0x-prefixed 20-byte hex address" in str(result.exception)
+    assert not (tmp_path / "u.bin").exists()
 
 
 def test_bench_he_json_is_clean_and_reports_all_schemes():

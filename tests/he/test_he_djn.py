@@ -90,11 +90,11 @@ def test_python_paillier_decrypts_djn_ciphertexts(keys):
     assert phe_private.raw_decrypt(ciphertexts[5]) == plaintexts[5]
 
 
-def test_djn_round_trip_and_weighted_sum(keys, params):
+def test_djn_round_trip_and_weighted_sum(keys, params, context):
     rng = np.random.default_rng(3)
     vectors = [rng.uniform(-1, 1, 2500) for _ in range(3)]  # > TABLE_MIN_COUNT ciphertexts at 1024 bits
     weights = [3, 10, 7]
-    updates = [encrypt_update(keys.public_key, x, w, params, f"c{i}", workers=1)
+    updates = [encrypt_update(keys.public_key, x, w, params, context(i), workers=1)
                for i, (x, w) in enumerate(zip(vectors, weights))]
     assert len(updates[0].ciphertexts) >= TABLE_MIN_COUNT
     blobs = [u.to_bytes(keys.public_key) for u in updates]
@@ -105,7 +105,7 @@ def test_djn_round_trip_and_weighted_sum(keys, params):
     assert np.abs(mean - reference).max() <= params.quantization_bound
 
 
-def test_old_format_key_still_works(keys, params):
+def test_old_format_key_still_works(keys, params, context):
     classic = classic_keypair(keys)
     loaded = public_key_from_bytes(public_key_to_bytes(classic.public_key))
     assert type(loaded) is paillier.PaillierPublicKey
@@ -114,8 +114,8 @@ def test_old_format_key_still_works(keys, params):
     pool = RandomnessPool(loaded)
     pool.fill(2, workers=1)
     x = np.linspace(-1, 1, 40)
-    updates = [encrypt_update(loaded, x, 2, params, "pooled", pool=pool, workers=1),
-               encrypt_update(loaded, -x, 2, params, "fresh", workers=1)]
+    updates = [encrypt_update(loaded, x, 2, params, context(0), pool=pool, workers=1),
+               encrypt_update(loaded, -x, 2, params, context(1), workers=1)]
     mean = decrypt_aggregate(private, aggregate_updates(updates, loaded), workers=1)
     assert np.abs(mean).max() <= params.quantization_bound
 
@@ -134,14 +134,14 @@ def test_new_key_formats_round_trip(keys):
         public_key_from_bytes(data + b"\0")
 
 
-def test_swapped_h_s_changes_the_fingerprint_and_is_refused(keys, params):
+def test_swapped_h_s_changes_the_fingerprint_and_is_refused(keys, params, context):
     forged = _forged(keys)
     assert key_fingerprint(forged) != key_fingerprint(keys.public_key)
-    update = encrypt_update(forged, np.zeros(10), 1, params, "victim", workers=1)
+    update = encrypt_update(forged, np.zeros(10), 1, params, context(0), workers=1)
     with pytest.raises(KeyMismatchError, match="another federation or key epoch"):
         EncryptedUpdate.from_bytes(update.to_bytes(forged), keys.public_key)
-    honest = encrypt_update(keys.public_key, np.zeros(10), 1, params, "honest", workers=1)
-    with pytest.raises(KeyMismatchError, match="'victim'"):
+    honest = encrypt_update(keys.public_key, np.zeros(10), 1, params, context(1), workers=1)
+    with pytest.raises(KeyMismatchError, match=f"submitter {update.submitter}"):
         aggregate_updates([honest, update], keys.public_key)
     pool = RandomnessPool(forged)
     pool.fill(1, workers=1)
@@ -150,14 +150,14 @@ def test_swapped_h_s_changes_the_fingerprint_and_is_refused(keys, params):
 
 
 def test_private_key_with_swapped_h_s_is_refused(keys):
-    data = bytearray(private_key_to_bytes(keys.private_key))
-    data[-1] ^= 0x01  # h_s changes, the recorded fingerprint does not
-    with pytest.raises(KeyFormatError, match="fingerprint"):
-        private_key_from_bytes(bytes(data))
-    # Consistent fingerprint, but h_s is not an n-th residue: only the key holder can tell.
     forged = paillier.PaillierPrivateKey(_forged(keys), keys.private_key.p, keys.private_key.q)
+    data = private_key_to_bytes(forged)
+    # h_s changes, the recorded fingerprint does not.
+    with pytest.raises(KeyFormatError, match="fingerprint"):
+        private_key_from_bytes(data[:5] + key_fingerprint(keys.public_key) + data[37:])
+    # Consistent fingerprint, but h_s is not an n-th residue: only the key holder can tell.
     with pytest.raises(KeyFormatError, match="not an n-th residue"):
-        private_key_from_bytes(private_key_to_bytes(forged))
+        private_key_from_bytes(data)
 
 
 @pytest.mark.parametrize("what", ["zero", "one", "minus one", "n^2", "above n^2", "non-unit"])
@@ -174,3 +174,45 @@ def test_bad_h_s_is_refused(keys, what):
 def test_bad_exponent_length_is_refused(keys, exponent_bits):
     with pytest.raises(KeyFormatError, match="exponent length"):
         public_key_from_bytes(_v2_bytes(keys.public_key.n, keys.public_key.hs, exponent_bits))
+
+
+def _private_bytes_with_base(keys, hs: int) -> bytes:
+    """Private key bytes of the same primes with DJN base ``hs`` and a consistent fingerprint."""
+    public = DJNPublicKey(keys.public_key.n, hs, keys.public_key.exponent_bits)
+    return private_key_to_bytes(paillier.PaillierPrivateKey(public, keys.private_key.p, keys.private_key.q))
+
+
+def test_generated_base_is_a_non_residue_mod_p_and_q_and_jacobi_one_mod_n(keys):
+    hs, p, q, n = keys.public_key.hs, keys.private_key.p, keys.private_key.q, keys.public_key.n
+    assert gmpy2.legendre(hs % p, p) == gmpy2.legendre(hs % q, q) == -1
+    assert gmpy2.jacobi(hs % n, n) == 1
+    assert private_key_from_bytes(private_key_to_bytes(keys.private_key)) == keys.private_key
+
+
+def test_residue_base_is_refused_by_the_key_holder(keys):
+    # (x^2)^n is an n-th residue with Jacobi +1: it passes every public check, but it is a
+    # quadratic residue mod p and q (Legendre +1), not a DJN base (-x^2)^n.
+    n = keys.public_key.n
+    residue = int(gmpy2.powmod(12345**2, n, n * n))
+    assert gmpy2.powmod(residue, (keys.private_key.p - 1) * (keys.private_key.q - 1), n * n) == 1
+    with pytest.raises(KeyFormatError, match="quadratic residue .* mod p"):
+        private_key_from_bytes(_private_bytes_with_base(keys, residue))
+
+
+@pytest.mark.parametrize("hs", [4, 9, 2**64])
+def test_tiny_square_bases_are_refused_by_the_key_holder(keys, hs):
+    # Small squares (1-like bases: tiny, of known discrete log) pass the public checks only.
+    DJNPublicKey(keys.public_key.n, hs, keys.public_key.exponent_bits)
+    with pytest.raises(KeyFormatError, match="quadratic residue"):
+        private_key_from_bytes(_private_bytes_with_base(keys, hs))
+
+
+def test_public_base_with_jacobi_minus_one_is_refused(keys):
+    n, p, q = keys.public_key.n, keys.private_key.p, keys.private_key.q
+    # An element of order 2: 1 mod p^2, -1 mod q^2 (Jacobi (+1)(-1) = -1 mod n).
+    order_two = int(gmpy2.invert(p * p, q * q) * p * p * (q * q - 2) + 1) % (n * n)
+    assert gmpy2.powmod(order_two, 2, n * n) == 1 and gmpy2.jacobi(order_two % n, n) == -1
+    with pytest.raises(KeyFormatError, match="Jacobi symbol -1"):
+        DJNPublicKey(n, order_two, 512)
+    with pytest.raises(KeyFormatError, match="Jacobi symbol -1"):
+        public_key_from_bytes(_v2_bytes(n, order_two, 512))

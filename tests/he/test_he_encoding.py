@@ -6,6 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clients.he import (
+    MAX_CLIENTS,
+    MAX_CLIP_BOUND,
     EncodingParams,
     InvalidParametersError,
     NonFiniteUpdateError,
@@ -97,6 +99,22 @@ def test_slot_bits_hold_the_largest_weighted_sum(params):
     assert params.slot_bits == 30
     assert SlotLayout.for_key_bits(params, 2048).slots_per_ciphertext == 68
     assert SlotLayout.for_key_bits(params, 3072).slots_per_ciphertext == 102
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"clip_bound": MAX_CLIP_BOUND * 2}, "clip_bound must be a finite float in \\(0, 1e\\+06\\]"),
+        ({"clip_bound": float("nan")}, "clip_bound"),
+        ({"clip_bound": 0.0}, "clip_bound"),
+        ({"max_clients": MAX_CLIENTS + 1, "value_bits": 1, "max_weight": 1}, f"max_clients must be in 1..{MAX_CLIENTS}"),
+        ({"max_clients": 0}, "max_clients"),
+        ({"max_weight": 0}, "max_weight"),
+    ],
+)
+def test_params_outside_the_format_limits_are_refused(fields, message):
+    with pytest.raises(InvalidParametersError, match=message):
+        EncodingParams(**fields)
 
 
 def test_params_needing_more_than_64_bit_slots_are_refused():

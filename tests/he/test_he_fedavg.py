@@ -1,9 +1,10 @@
 """PaillierFedAvg behind the shared Aggregator interface, against PlaintextFedAvg."""
 
 import numpy as np
+import pytest
 
 from clients.aggregation import Aggregator, ClientUpdate, PlaintextFedAvg
-from clients.he import EncodingParams, PaillierFedAvg
+from clients.he import EncodingParams, InvalidParametersError, PaillierFedAvg, UpdateContext, simulated_address
 
 
 def _round(seed: int, clients: int, length: int = 200):
@@ -45,3 +46,24 @@ def test_round_beyond_max_clients_aggregates_nothing(keys):
     mean, failures = PaillierFedAvg(keys, params, workers=1).aggregate_fit(3, _round(5, 3, length=10))
     assert mean is None
     assert len(failures) == 3 and all("headroom allows 2" in f.reason for f in failures)
+
+
+def test_updates_are_bound_to_the_round_and_a_stable_address_per_client(keys, params):
+    assert simulated_address("analyst-0") == simulated_address("analyst-0") != simulated_address("analyst-1")
+    assert UpdateContext(1, 1, 1, simulated_address("analyst-0")).submitter == simulated_address("analyst-0")
+    aggregator = PaillierFedAvg(keys, params, workers=1, federation_id=7, key_epoch=3)
+    results = _round(6, 2, length=20)
+    mean, failures = aggregator.aggregate_fit(4, results)
+    assert failures == [] and mean is not None
+    with pytest.raises(InvalidParametersError, match="round"):
+        aggregator.aggregate_fit(0, results)
+    with pytest.raises(InvalidParametersError, match="federation_id"):
+        PaillierFedAvg(keys, params, federation_id=0)
+
+
+def test_second_update_of_a_client_is_refused_individually(keys, params):
+    first, other = _round(7, 2, length=20)
+    again = ClientUpdate(first.client_id, other.parameters, 5)
+    mean, failures = PaillierFedAvg(keys, params, workers=1).aggregate_fit(1, [first, again])
+    assert [f.client_id for f in failures] == [first.client_id] and "already has an update" in failures[0].reason
+    np.testing.assert_allclose(mean, first.parameters, atol=params.quantization_bound + 1e-7)

@@ -5,6 +5,7 @@ import hashlib
 import pytest
 
 from clients.he import (
+    RandomnessPool,
     classic_keypair,
     InvalidParametersError,
     KeyFormatError,
@@ -70,7 +71,18 @@ def test_private_key_bytes_are_not_a_public_key(keys):
 
 
 def test_corrupted_private_key_is_refused(keys):
-    data = bytearray(private_key_to_bytes(keys.private_key))
-    data[-1] ^= 0x02  # q changes, so p*q no longer matches the recorded fingerprint
+    data = bytearray(private_key_to_bytes(classic_keypair(keys).private_key))
+    data[-1] ^= 0x02  # q (the last field of a classic key) changes, so p*q no longer matches the fingerprint
     with pytest.raises(KeyFormatError, match="fingerprint"):
         private_key_from_bytes(bytes(data))
+
+
+def test_no_secret_is_printed_by_repr_or_str(keys):
+    p, q = keys.private_key.p, keys.private_key.q
+    pool = RandomnessPool(keys.public_key)
+    pool.fill(2, workers=1)
+    obfuscators = list(pool._values)
+    for text in (repr(keys), str(keys), repr(keys.private_key), str(keys.private_key), repr(pool), str(pool)):
+        for secret in (p, q, *obfuscators):
+            assert str(secret) not in text and hex(secret)[2:] not in text
+    assert "PaillierPrivateKey for" in repr(keys) and "available=2" in repr(pool)

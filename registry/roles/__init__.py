@@ -1,0 +1,41 @@
+"""The round roles: each composes the chain bindings, the verified store and the client libraries, returns
+results and never prints.
+
+Public surface:
+    shared:      :class:`FederationContext` (one verified fetch for every role), :class:`EpochKeys`
+    reviewers:   :func:`assess_update`, :func:`assess_round`, :class:`UpdateAssessment`
+    aggregator:  :class:`Aggregator` (no private key)
+    key holder:  :class:`KeyHolder`
+    errors:      :class:`RoleError` and its subclasses
+"""
+
+from registry.roles.aggregator import AggregateResult, Aggregator, ExcludedUpdate
+from registry.roles.context import DEFAULT_MAX_UPDATE_BYTES, EpochKeys, FederationContext
+from registry.roles.errors import (
+    ChainMismatchError,
+    RoleError,
+    RoundDisputedError,
+    RoundNotReadyError,
+    TooFewUsableUpdatesError,
+)
+from registry.roles.key_holder import KeyHolder, RoundReview
+from registry.roles.review import UpdateAssessment, assess_round, assess_update
+
+__all__ = [
+    "AggregateResult",
+    "Aggregator",
+    "ChainMismatchError",
+    "DEFAULT_MAX_UPDATE_BYTES",
+    "EpochKeys",
+    "ExcludedUpdate",
+    "FederationContext",
+    "KeyHolder",
+    "RoleError",
+    "RoundDisputedError",
+    "RoundNotReadyError",
+    "RoundReview",
+    "TooFewUsableUpdatesError",
+    "UpdateAssessment",
+    "assess_round",
+    "assess_update",
+]

@@ -1,0 +1,80 @@
+"""What every party of a federation shares: the chain, the store, and one verified fetch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from phe import paillier
+
+from clients.he import public_key_from_bytes
+from registry.chain import ModelRegistry, events
+from registry.roles.errors import ChainMismatchError
+from registry.store import ArtifactStore
+
+DEFAULT_MAX_UPDATE_BYTES = 64 << 20
+"""Largest encrypted update any party fetches (64 MiB; a 2048-bit update of 1M values is ~7.5 MB)."""
+
+
+@dataclass(frozen=True)
+class EpochKeys:
+    """A Paillier key epoch as every party reads it from the chain.
+
+    Attributes:
+        epoch: The epoch number.
+        public_key: The epoch's public key, fetched and verified against the chain.
+        public_key_artifact: Its artifact id.
+        encoding_digest: The encoding parameters' digest every update header of the epoch must carry.
+    """
+
+    epoch: int
+    public_key: paillier.PaillierPublicKey
+    public_key_artifact: int
+    encoding_digest: bytes
+
+
+@dataclass(frozen=True)
+class FederationContext:
+    """One federation as seen by one party: the registry (acting as that party), the store and where to read.
+
+    Attributes:
+        registry: The registry, acting as the party's account.
+        store: The verified IPFS store.
+        federation_id: The federation.
+        from_block: First block to read events from (the registry's deployment block).
+    """
+
+    registry: ModelRegistry
+    store: ArtifactStore
+    federation_id: int
+    from_block: int = 0
+
+    def fetch_verified(self, record: events.ArtifactRegistered) -> bytes:
+        """The artifact's bytes, checked against the chain: event digest vs contract storage, then CID, sha256
+        and registered size while streaming (a larger or endless artifact is cut off, never buffered).
+
+        Raises:
+            ChainMismatchError: If the event does not match the digest in contract storage.
+            IntegrityError: If the bytes do not match the CID, sha256 or size (a ``StoreError``).
+            ArtifactNotFoundError, StoreUnavailableError: If the IPFS node lacks the content or is down.
+        """
+        if not self.registry.verify_artifact(record):
+            raise ChainMismatchError(
+                f"artifact #{record.artifact_id} ({record.kind.name}, CID {record.cid}) does not match the digest "
+                f"in contract storage at {self.registry.address}; do not use it, and check the RPC node"
+            )
+        return self.store.get_bytes(record.cid, expected_sha256=record.sha256.hex(), expected_size=record.size)
+
+    def epoch_keys(self, epoch: int) -> EpochKeys:
+        """The public key and encoding digest of key ``epoch``, verified against the chain."""
+        stored = self.registry.key_epoch(self.federation_id, epoch)
+        record = self.registry.artifact(stored.public_key_artifact, from_block=self.from_block)
+        public_key = public_key_from_bytes(self.fetch_verified(record))
+        return EpochKeys(epoch, public_key, stored.public_key_artifact, stored.encoding_digest)
+
+    def round_updates(self, round_: int) -> list[events.UpdateSubmitted]:
+        """The updates the chain recorded for ``round_``, in artifact-id order."""
+        return self.registry.round_updates(self.federation_id, round_, from_block=self.from_block)
+
+    def as_account(self, registry: ModelRegistry) -> FederationContext:
+        """The same federation seen through another party's registry wrapper."""
+        return FederationContext(registry, self.store, self.federation_id, self.from_block)
