@@ -18,7 +18,7 @@ import typer
 from typer.core import TyperGroup
 
 from registry.commands import devnet, store
-from registry.commands.output import err_console
+from registry.commands.output import print_error
 
 
 @dataclass(frozen=True)
@@ -106,5 +106,5 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
         if os.environ.get("FLEP_DEBUG"):
             raise
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        print_error(str(exc))
         sys.exit(1)

@@ -1,9 +1,11 @@
 """Verified artifact storage on any Kubo-compatible IPFS node.
 
 Every read is checked locally: the CID is recomputed from the received bytes
-(Kubo's default layout, :mod:`registry.cid`) and, when the caller knows it from
-the chain, the sha256 is compared too. A node that serves wrong bytes is caught
-here, never trusted. Large artifacts stream in both directions.
+(Kubo's default layout, :mod:`registry.cid`) and, when the caller knows them from
+the chain, the sha256 and the size are compared too. A node that serves wrong
+bytes is caught here, never trusted. Large artifacts stream in both directions,
+and a read stops as soon as more bytes arrive than the registered size (or the
+caller's limit) allows, so a huge or endless stream is never buffered.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import hashlib
 import os
 import tempfile
 import warnings
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO, Generator, Iterator
 
 import ipfshttpclient
 import requests
@@ -70,8 +73,102 @@ class IntegrityError(StoreError):
         )
 
 
+class SizeMismatchError(IntegrityError):
+    """The node streamed more, or fewer, bytes than the registered size; the transfer was stopped."""
+
+    def __init__(self, cid: str, expected_size: int, received: int) -> None:
+        self.cid = cid
+        self.what = "size"
+        self.expected = str(expected_size)
+        self.actual = str(received)
+        if received > expected_size:
+            arrived, stopped = f"more than {expected_size} bytes arrived", "The transfer was aborted and nothing"
+        else:
+            arrived, stopped = f"the node's stream ended after {received} bytes", "Nothing"
+        StoreError.__init__(
+            self,
+            f"integrity check failed for artifact {cid}: its registered size is {expected_size} bytes, but "
+            f"{arrived}; the artifact on IPFS is not the registered one. {stopped} was written; do not use it, "
+            "and report the node or artifact as tampered.",
+        )
+
+
+class ArtifactTooLargeError(StoreError):
+    """More bytes arrived than the caller's ``max_size`` allows; the transfer was stopped."""
+
+    def __init__(self, cid: str, max_size: int) -> None:
+        self.cid = cid
+        self.max_size = max_size
+        super().__init__(
+            f"artifact {cid} is larger than the {max_size}-byte limit: more than {max_size} bytes arrived, so the "
+            "transfer was aborted and nothing was written. If it really is that large, fetch it with its "
+            "registered size or a larger limit."
+        )
+
+
 class StoreRequestError(StoreError):
     """The node refused a request (its own error message is included)."""
+
+
+@dataclass(frozen=True)
+class SizeLimit:
+    """How many bytes a fetch of ``cid`` may receive.
+
+    Attributes:
+        cid: The artifact being fetched (named in the errors).
+        expected_size: Its registered size: more or fewer bytes are refused.
+        max_size: An upper bound for artifacts without a registered size.
+    """
+
+    cid: str
+    expected_size: int | None = None
+    max_size: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("expected_size", "max_size"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"{name} must be a byte count >= 0, got {value}")
+
+    def check_received(self, received: int) -> None:
+        """Refuse as soon as ``received`` bytes exceed a bound.
+
+        Raises:
+            SizeMismatchError: If more than ``expected_size`` bytes arrived.
+            ArtifactTooLargeError: If more than ``max_size`` bytes arrived.
+        """
+        if self.expected_size is not None and received > self.expected_size:
+            raise SizeMismatchError(self.cid, self.expected_size, received)
+        if self.max_size is not None and received > self.max_size:
+            raise ArtifactTooLargeError(self.cid, self.max_size)
+
+    def check_complete(self, received: int) -> None:
+        """Refuse a stream that ended short of ``expected_size``.
+
+        Raises:
+            SizeMismatchError: If fewer than ``expected_size`` bytes arrived.
+        """
+        if self.expected_size is not None and received != self.expected_size:
+            raise SizeMismatchError(self.cid, self.expected_size, received)
+
+
+def bounded(pieces: Generator[bytes, None, None], limit: SizeLimit) -> Iterator[bytes]:
+    """Pass ``pieces`` through until they exceed ``limit``; then close the source and raise.
+
+    The piece that crosses the bound is never yielded, and the source generator
+    is closed before the error propagates, so the transfer stops right there.
+
+    Raises:
+        SizeMismatchError: If more (or, at the end, fewer) bytes arrive than ``limit.expected_size``.
+        ArtifactTooLargeError: If more than ``limit.max_size`` bytes arrive.
+    """
+    received = 0
+    with closing(pieces):
+        for piece in pieces:
+            received += len(piece)
+            limit.check_received(received)
+            yield piece
+    limit.check_complete(received)
 
 
 @dataclass(frozen=True)
@@ -129,7 +226,15 @@ class ArtifactStore:
     def _call(self, what: str, cid: str | None, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (ipfs_errors.ConnectionError, ipfs_errors.TimeoutError, ipfs_errors.ProtocolError) as exc:
+        except ipfs_errors.ProtocolError as exc:
+            if cid is None:
+                raise StoreUnavailableError(self.url, f"{what}: {exc.__class__.__name__}") from exc
+            # The node answered, then dropped the connection: how it refuses a bad block it finds early.
+            raise StoreRequestError(
+                f"IPFS node at {self.url} dropped the connection during {what} of {cid} "
+                f"({exc.__class__.__name__}): a corrupted block or a node failure; nothing was used"
+            ) from exc
+        except (ipfs_errors.ConnectionError, ipfs_errors.TimeoutError) as exc:
             raise StoreUnavailableError(self.url, f"{what}: {exc.__class__.__name__}") from exc
         except ipfs_errors.ErrorResponse as exc:
             message = str(exc)
@@ -188,7 +293,7 @@ class ArtifactStore:
             cid = self._call("add", None, self._client.add_bytes, pieces(handle), opts=self._add_opts(pin))
         return self._check_added(cid, digest.result())
 
-    def _stream(self, cid: str) -> Iterator[bytes]:
+    def _stream(self, cid: str) -> Generator[bytes, None, None]:
         stream = self._call("cat", cid, self._client.cat, cid, stream=True)
         received = 0
         try:
@@ -224,46 +329,76 @@ class ArtifactStore:
             raise IntegrityError(cid, "sha256", expected_sha256, got.sha256)
         return got
 
-    def get_bytes(self, cid: str, *, expected_sha256: str | None = None) -> bytes:
+    def get_bytes(
+        self,
+        cid: str,
+        *,
+        expected_sha256: str | None = None,
+        expected_size: int | None = None,
+        max_size: int | None = None,
+    ) -> bytes:
         """Fetch content and verify it before returning it.
 
         Args:
             cid: The content to fetch.
             expected_sha256: Hex sha256 the content must have (e.g. from the chain).
+            expected_size: Size in bytes the content must have (e.g. from the chain); the transfer is
+                aborted as soon as more bytes arrive.
+            max_size: Refuse content larger than this (for artifacts without a registered size).
 
         Raises:
             StoreUnavailableError: If the node cannot be reached.
             ArtifactNotFoundError: If the node does not have ``cid``.
-            IntegrityError: If the recomputed CID or the sha256 differ.
+            IntegrityError: If the recomputed CID, the sha256 or the size differ
+                (:class:`SizeMismatchError` for the size).
+            ArtifactTooLargeError: If more than ``max_size`` bytes arrive.
         """
         digest = _Digest(self._options_for(cid))
         pieces = []
-        for piece in self._stream(cid):
+        for piece in bounded(self._stream(cid), SizeLimit(cid, expected_size, max_size)):
             digest.update(piece)
             pieces.append(piece)
         self._verified(cid, digest, expected_sha256)
         return b"".join(pieces)
 
     def get_to_file(
-        self, cid: str, out: str | os.PathLike[str], *, expected_sha256: str | None = None
+        self,
+        cid: str,
+        out: str | os.PathLike[str],
+        *,
+        expected_sha256: str | None = None,
+        expected_size: int | None = None,
+        max_size: int | None = None,
     ) -> StoredArtifact:
         """Stream content to ``out``, writing it only once it is verified.
 
         The bytes go to a temporary file beside ``out`` and are moved into place
-        after the checks pass; on any failure ``out`` is left as it was.
+        after the checks pass; on any failure ``out`` is left as it was and the
+        temporary file is removed.
+
+        Args:
+            cid: The content to fetch.
+            out: Where the verified content goes.
+            expected_sha256: Hex sha256 the content must have (e.g. from the chain).
+            expected_size: Size in bytes the content must have (e.g. from the chain); the transfer is
+                aborted as soon as more bytes arrive.
+            max_size: Refuse content larger than this (for artifacts without a registered size).
 
         Raises:
             StoreUnavailableError: If the node cannot be reached.
             ArtifactNotFoundError: If the node does not have ``cid``.
-            IntegrityError: If the recomputed CID or the sha256 differ.
+            IntegrityError: If the recomputed CID, the sha256 or the size differ
+                (:class:`SizeMismatchError` for the size).
+            ArtifactTooLargeError: If more than ``max_size`` bytes arrive.
         """
         out = Path(out)
+        limit = SizeLimit(cid, expected_size, max_size)
         out.parent.mkdir(parents=True, exist_ok=True)
         digest = _Digest(self._options_for(cid))
         fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
         try:
             with os.fdopen(fd, "wb") as tmp:
-                for piece in self._stream(cid):
+                for piece in bounded(self._stream(cid), limit):
                     digest.update(piece)
                     tmp.write(piece)
             result = self._verified(cid, digest, expected_sha256)

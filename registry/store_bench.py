@@ -93,7 +93,7 @@ def run_store_bench(store: ArtifactStore, sizes_mb: list[int], node_pid: int | N
                 stored = store.put_file(source)
                 add_s = time.perf_counter() - start
                 start = time.perf_counter()
-                store.get_to_file(stored.cid, target, expected_sha256=stored.sha256)
+                store.get_to_file(stored.cid, target, expected_sha256=stored.sha256, expected_size=stored.size)
                 cat_s = time.perf_counter() - start
             store.unpin(stored.cid)
             growth = (rss.peak - rss.baseline) / MB if node_pid else None

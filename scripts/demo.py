@@ -59,9 +59,10 @@ def main() -> None:
             step("2. Store an artifact: CID and sha256 are recomputed locally and checked against the node")
             stored = json.loads(flep("store", "put", str(artifact), "--json").stdout)
 
-            step("3. Fetch it back: verified (CID recomputed, sha256 compared) before it is written")
+            step("3. Fetch it back: verified (CID recomputed, sha256 and size compared) before it is written")
             fetched = Path(tmp) / "fetched.bin"
-            flep("store", "get", stored["cid"], "-o", str(fetched), "--sha256", stored["sha256"])
+            flep("store", "get", stored["cid"], "-o", str(fetched),
+                 "--sha256", stored["sha256"], "--size", str(stored["size"]))
             assert fetched.read_bytes() == artifact.read_bytes(), "fetched bytes differ"
             print("  fetched bytes are identical to the original")
 

@@ -84,6 +84,7 @@ LABEL_STEP = 25  # label row pixel = label * 25 (0..225)
 PADDING_LABEL = 255  # label pixel of an empty tile
 SHEET_COLUMNS = 32
 ROUND_SECONDS = 3600
+MAX_GRANT_BLOB_BYTES = 1 << 20
 
 
 class DemoRoundError(RuntimeError):
@@ -477,7 +478,9 @@ def auditor_checks(federation: Federation, version: int, narrator: Narrator, con
     narrator.step("auditor", f"re-verify {verified}/{len(everything)} artifacts: chain digest + IPFS content")
     grants = auditor.events(events.KeyGranted, from_block=from_block, federation_id=fid)
     for grant in grants:
-        federation.store.get_bytes(grant.wrapped_key_cid, expected_sha256=grant.wrapped_key_sha256.hex())
+        # A grant records no size, so the fetch is bounded by the largest wrapped key accepted.
+        federation.store.get_bytes(grant.wrapped_key_cid, expected_sha256=grant.wrapped_key_sha256.hex(),
+                                   max_size=MAX_GRANT_BLOB_BYTES)
     narrator.summary.key_grants_verified = len(grants)
     narrator.step("auditor", f"re-verify {len(grants)} key grant blob(s) against the sha256 in their grant events")
     _, recomputed = recompute_aggregate(auditor, federation, model_version.round, from_block)

@@ -69,8 +69,12 @@ def _unlanes(lanes: np.ndarray, cube: tuple[int, ...], axis: int, reverse: bool)
     return np.moveaxis(moved, 0, axis)
 
 
-@lru_cache(maxsize=64)
 def _material(key: CodecKey, shape: tuple[int, int, int], index: int) -> tuple[np.ndarray, ...]:
+    """Pass ``index``'s key bytes, S-box, inverse S-box and multiplier (memoized on the key, not the module)."""
+    return key.memo(("diffusion/material", shape, index), lambda: _derive_material(key, shape, index))
+
+
+def _derive_material(key: CodecKey, shape: tuple[int, int, int], index: int) -> tuple[np.ndarray, ...]:
     passes = _passes(shape)
     axis, _ = passes[index % len(passes)]
     n = cube_shape(shape)[axis]

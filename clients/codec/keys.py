@@ -4,15 +4,21 @@ Everything secret the codec uses (chaotic map parameters, S-boxes, digit selecti
 noise and IV streams) is derived from the 256-bit secret with HKDF-SHA256 under distinct labels, so the key
 file only holds the secret and a few scheme parameters. The fingerprint is an HKDF output too: it identifies
 the key in a container header without revealing anything about the secret.
+
+Derived material that is expensive to recompute (permutations, S-boxes, the secret image) is memoized on the
+key object itself (:meth:`CodecKey.memo`), never in a module-level cache, so it is freed with the key; and
+neither the secret nor anything derived from it appears in ``repr`` or ``str``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Hashable
 from dataclasses import asdict, dataclass, replace
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 from cryptography.hazmat.primitives import hashes
@@ -25,15 +31,12 @@ KEY_VERSION = 1
 SECRET_BYTES = 32
 FINGERPRINT_BYTES = 16
 _SALT = b"flep-codec/v1"
+MEMO_ENTRIES = 64
+
+T = TypeVar("T")
 
 
-@lru_cache(maxsize=512)
-def _hkdf(secret: bytes, info: bytes, length: int) -> bytes:
-    # Cached: the same labels are derived for every image of a batch.
-    return HKDF(algorithm=hashes.SHA256(), length=length, salt=_SALT, info=info).derive(secret)
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CodecKey:
     """A codec key.
 
@@ -75,6 +78,9 @@ class CodecKey:
         if self.version != KEY_VERSION:
             raise KeyFormatError(f"codec key version {self.version} is not supported (this build reads {KEY_VERSION})")
 
+    def __repr__(self) -> str:
+        return f"<CodecKey fingerprint={self.fingerprint.hex()[:16]}…>"
+
     @classmethod
     def generate(cls, **params: object) -> CodecKey:
         """A fresh key with a secret from the OS CSPRNG; ``params`` override the scheme parameters."""
@@ -83,7 +89,26 @@ class CodecKey:
     def derive(self, label: str, length: int) -> bytes:
         """``length`` bytes of key material bound to this key's secret, parameters and ``label``."""
         info = f"{label}|{self.alpha!r}|{self.noise_mean!r}|{self.noise_std!r}|{self.wavelet}|{self.diffusion_rounds}|{self.block_side}"
-        return _hkdf(bytes(self.secret), info.encode(), length)
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=length, salt=_SALT, info=info.encode())
+        return hkdf.derive(bytes(self.secret))
+
+    @cached_property
+    def _memo(self) -> dict[Hashable, Any]:
+        return {}
+
+    def memo(self, what: Hashable, compute: Callable[[], T]) -> T:
+        """The key-derived value named ``what``, computed once per key object and freed with it.
+
+        Holds at most :data:`MEMO_ENTRIES` values, dropping the least recently used (a batch reuses its shapes).
+        """
+        memo = self._memo
+        if what in memo:
+            memo[what] = memo.pop(what)
+        else:
+            if len(memo) >= MEMO_ENTRIES:
+                del memo[next(iter(memo))]
+            memo[what] = compute()
+        return memo[what]
 
     def derive_units(self, label: str, count: int) -> np.ndarray:
         """``count`` floats in the open interval (0, 1), 53 bits each, derived from ``label``."""
@@ -135,18 +160,9 @@ class CodecKey:
             raise KeyFormatError("codec key fingerprint does not match its secret: the key file is damaged or was edited")
         return key
 
-    def save(self, path: str | Path) -> Path:
-        """Write the key to ``path`` with 0600 permissions (created that way, never world-readable).
-
-        Raises:
-            FileExistsError: ``path`` exists (keys are never overwritten silently).
-        """
-        file = Path(path)
-        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(self.to_json() + "\n")
-        os.chmod(file, 0o600)
-        return file
+    def to_bytes(self) -> bytes:
+        """The key file's content (:meth:`to_json` plus a newline); secret: the caller writes it 0600."""
+        return (self.to_json() + "\n").encode()
 
     @classmethod
     def load(cls, path: str | Path) -> CodecKey:

@@ -3,8 +3,8 @@
 The image is cut into b x b sub-blocks (b = 2 up to 511 pixels on the short side, doubling at 512, 1024, ...),
 each sub-block is read along one of 8 spiral scans (start corner x direction, chosen per block by the second
 group key) and written back row-major, and the sub-blocks are reordered by sorting the first group key's
-chaotic sequence. The whole step is one pixel permutation, computed once per (key, shape, channel) and applied
-with a single fancy-indexing gather.
+chaotic sequence. The whole step is one pixel permutation, computed once per (key, shape, channel), kept on the
+key object (never in a module-level cache) and applied with a single fancy-indexing gather.
 """
 
 from __future__ import annotations
@@ -49,11 +49,11 @@ def scramble_permutation(key: CodecKey, height: int, width: int, channel: int = 
 
     ``height`` and ``width`` must be multiples of :func:`block_side` (see :func:`clients.codec.cipher.to_planes`).
     """
-    return _permutation(key, height, width, channel)
+    return key.memo(("scramble/permutation", height, width, channel),
+                    lambda: _derive_permutation(key, height, width, channel))
 
 
-@lru_cache(maxsize=64)
-def _permutation(key: CodecKey, height: int, width: int, channel: int) -> np.ndarray:
+def _derive_permutation(key: CodecKey, height: int, width: int, channel: int) -> np.ndarray:
     side = block_side(height, width, key.block_side)
     by, bx = height // side, width // side
     nblocks = by * bx

@@ -11,8 +11,6 @@ same values and subtracts it, whatever ``f`` rounds to; the blend adds a fixed k
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 import pywt
 
@@ -20,12 +18,11 @@ from clients.codec.keys import CodecKey
 
 
 def secret_image(key: CodecKey, shape: tuple[int, int, int]) -> np.ndarray:
-    """The key's secret image (uniform uint8 noise from the key), shape (C, H, W)."""
-    return _secret_image(key, shape)
+    """The key's secret image (uniform uint8 noise from the key), shape (C, H, W); memoized on the key."""
+    return key.memo(("wavelet/secret-image", shape), lambda: _derive_secret_image(key, shape))
 
 
-@lru_cache(maxsize=16)
-def _secret_image(key: CodecKey, shape: tuple[int, int, int]) -> np.ndarray:
+def _derive_secret_image(key: CodecKey, shape: tuple[int, int, int]) -> np.ndarray:
     img = key.rng("wavelet/secret-image").integers(0, 256, size=shape, dtype=np.uint8)
     img.setflags(write=False)
     return img
@@ -65,8 +62,12 @@ def iiwt2(coeffs: np.ndarray) -> np.ndarray:
     return _lift_inverse(_lift_inverse(coeffs, 1), 2)
 
 
-@lru_cache(maxsize=16)
 def _exact_mask(key: CodecKey, shape: tuple[int, int, int]) -> np.ndarray:
+    """The blended secret coefficients exact mode adds mod 256; memoized on the key."""
+    return key.memo(("wavelet/exact-mask", shape), lambda: _derive_exact_mask(key, shape))
+
+
+def _derive_exact_mask(key: CodecKey, shape: tuple[int, int, int]) -> np.ndarray:
     w = (1.0 - key.alpha) / key.alpha
     mask = (np.floor(w * iwt2(secret_image(key, shape)).astype(np.float64) + 0.5) % 256).astype(np.uint8)
     mask.setflags(write=False)

@@ -8,7 +8,7 @@ from web3 import Web3
 
 from registry.chain import ModelRegistry, connect
 from registry.chain.gas import GAS_BUDGETS, measure_gas
-from registry.commands.output import console, emit_json
+from registry.commands.output import console, emit_json, literal
 from registry.config import ConfigError, Settings, load_settings
 from registry.devnet import Devnet, DevnetError, dev_account
 
@@ -64,13 +64,14 @@ def deploy(
         )
         return
     console.print(
-        f"[green]ModelRegistry deployed[/green] at {deployment.address} on chain {deployment.chain_id} "
+        f"[green]ModelRegistry deployed[/green] at {literal(deployment.address)} on chain {deployment.chain_id} "
         f"(block {deployment.block}, gas {deployment.gas_used})"
     )
     if recorded:
-        console.print(f"address recorded in {settings.devnet_file}")
+        console.print(f"address recorded in {literal(settings.devnet_file)}")
     else:
-        console.print(f"no devnet file at {settings.devnet_file}: export FLEP_REGISTRY_ADDRESS={deployment.address}")
+        console.print(f"no devnet file at {literal(settings.devnet_file)}: "
+                      f"export FLEP_REGISTRY_ADDRESS={literal(deployment.address)}")
 
 
 @app.command()
@@ -92,7 +93,7 @@ def status(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -
         emit_json(data)
         return
     console.print(
-        f"ModelRegistry {data['address']} on chain {data['chain_id']}: "
+        f"ModelRegistry {literal(data['address'])} on chain {data['chain_id']}: "
         f"{data['federations']} federations, {data['artifacts']} artifacts"
     )
 

@@ -30,7 +30,8 @@ from clients.codec import (
     run_report,
     write_image,
 )
-from registry.commands.output import console, emit_json, err_console
+from registry.commands.output import console, emit_json, literal, print_error
+from registry.secret_files import write_secret
 
 app = typer.Typer(help="Data-tier image codec: keys, encrypt/decrypt, quality report.", no_args_is_help=True)
 
@@ -38,7 +39,7 @@ MODES = ("exact", "paper")
 
 
 def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {message}")
+    print_error(message)
     return typer.Exit(code=1)
 
 
@@ -61,7 +62,7 @@ def keygen(
     """Generate a codec key (256-bit secret from the OS CSPRNG) and write it with 0600 permissions."""
     try:
         key = CodecKey.generate(alpha=alpha, noise_std=noise_std, noise_mean=noise_mean, block_side=block_side)
-        key.save(out)
+        write_secret(out, key.to_bytes())
     except FileExistsError as exc:
         raise _fail(f"{out} already exists; keys are never overwritten, choose another path") from exc
     except (CodecError, OSError) as exc:
@@ -70,7 +71,7 @@ def keygen(
     if json_out:
         emit_json(info)
         return
-    console.print(f"wrote codec key {out} (fingerprint {info['fingerprint']})")
+    console.print(f"wrote codec key {literal(out)} (fingerprint {info['fingerprint']})")
     console.print(f"permissions {info['permissions']}: this file is SECRET material; share it only through key grants")
 
 
@@ -97,7 +98,8 @@ def encrypt_cmd(
     if json_out:
         emit_json(info)
     else:
-        console.print(f"encrypted {image} {tuple(img.shape)} -> {out} ({len(blob)} bytes, {mode} mode, {ms:.1f} ms)")
+        console.print(f"encrypted {literal(image)} {tuple(img.shape)} -> {literal(out)} ({len(blob)} bytes, "
+                      f"{literal(mode)} mode, {ms:.1f} ms)")
 
 
 @app.command("decrypt")
@@ -125,7 +127,8 @@ def decrypt_cmd(
     if json_out:
         emit_json(info)
     else:
-        console.print(f"decrypted {container} ({mode} mode) -> {out} {tuple(img.shape)} in {ms:.1f} ms")
+        console.print(f"decrypted {literal(container)} ({literal(mode)} mode) -> {literal(out)} {tuple(img.shape)} "
+                      f"in {ms:.1f} ms")
 
 
 def _fmt(v: float, digits: int = 4) -> str:
@@ -141,7 +144,7 @@ def _wu_cell(row: dict) -> str:
 
 
 def _stat_rows(block: dict, cells) -> list[list[str]]:  # noqa: ANN001 - cells maps a row-like getter to cells
-    rows = [[r["name"], *cells(lambda k, r=r: _dig(r, k))] for r in block["images"]]
+    rows = [[literal(r["name"]), *cells(lambda k, r=r: _dig(r, k))] for r in block["images"]]
     for stat in ("mean", "std"):
         rows.append([stat, *cells(lambda k, stat=stat: block["summary"][k][stat])])
     return rows
@@ -160,7 +163,7 @@ def _print_report(result: dict) -> None:
         for col in ("image", "NPCR %", "UACI %", "Wu .05/.01/.001", "entropy", "chi2", "EQ"):
             t1.add_column(col)
         for r in block["images"]:
-            t1.add_row(r["name"], _fmt(r["npcr"]), _fmt(r["uaci"]), _wu_cell(r), _fmt(r["entropy_cipher"]),
+            t1.add_row(literal(r["name"]), _fmt(r["npcr"]), _fmt(r["uaci"]), _wu_cell(r), _fmt(r["entropy_cipher"]),
                        f"{r['chi2_cipher']['chi2']:.1f} {'ok' if r['chi2_cipher']['pass'] else 'FAIL'}",
                        _fmt(r["encryption_quality"], 1))
         s = block["summary"]
@@ -175,7 +178,7 @@ def _print_report(result: dict) -> None:
         if "wu_pass_rate" in block["images"][0]:
             for r in block["images"]:
                 rate = "/".join(f"{v:.0%}" for v in r["wu_pass_rate"].values())
-                console.print(f"  {r['name']}: {r['differential_trials']} differential trials, NPCR mean "
+                console.print(f"  {literal(r['name'])}: {r['differential_trials']} differential trials, NPCR mean "
                               f"{r['npcr_trials_mean']:.4f} %, UACI mean {r['uaci_trials_mean']:.4f} %, "
                               f"Wu pass rate {rate} (ideal cipher ~90 %/98 %/99.8 %)")
         t2 = Table(title=f"Correlation, key sensitivity, fidelity, time ({title})")
@@ -193,7 +196,7 @@ def _print_report(result: dict) -> None:
         if mode == "paper":
             for r in block["images"]:
                 console.print(
-                    f"  {r['name']}: decrypted PSNR paper order {r['decrypt_psnr']:.2f} dB, denoise-last "
+                    f"  {literal(r['name'])}: decrypted PSNR paper order {r['decrypt_psnr']:.2f} dB, denoise-last "
                     f"{r['decrypt_denoise_last_psnr']:.2f} dB (SSIM {r['decrypt_denoise_last_ssim']:.4f}), "
                     f"no denoiser {r['decrypt_no_denoiser_psnr']:.2f} dB"
                 )

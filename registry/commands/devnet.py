@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from registry.commands.output import console, emit_json
+from registry.commands.output import console, emit_json, literal
 from registry.config import load_settings
 from registry.devnet import Devnet
 
@@ -25,8 +25,9 @@ def up(
     if json_out:
         emit_json(devnet.status().to_dict())
         return
-    console.print(f"[green]devnet running[/green]  chain {info.chain_id} at {info.rpc_url}, IPFS API {info.ipfs_api}")
-    console.print(f"devnet file: {devnet.file}")
+    console.print(f"[green]devnet running[/green]  chain {info.chain_id} at {literal(info.rpc_url)}, "
+                  f"IPFS API {literal(info.ipfs_api)}")
+    console.print(f"devnet file: {literal(devnet.file)}")
 
 
 @app.command()
@@ -37,7 +38,7 @@ def down(json_out: bool = JSON_OPTION) -> None:
     if json_out:
         emit_json({"stopped": stopped, "devnet_file": str(devnet.file)})
     elif stopped:
-        console.print(f"stopped: {', '.join(stopped)}")
+        console.print(f"stopped: {literal(', '.join(stopped))}")
     else:
         console.print("nothing was running")
 
@@ -53,6 +54,7 @@ def status(json_out: bool = JSON_OPTION) -> None:
     for column in ("component", "pid", "alive", "healthy", "endpoint"):
         table.add_column(column)
     for comp in state.components:
-        table.add_row(comp.name, str(comp.pid or "-"), str(comp.alive), str(comp.healthy), comp.url or "-")
+        table.add_row(comp.name, str(comp.pid or "-"), str(comp.alive), str(comp.healthy), literal(comp.url or "-"))
     console.print(table)
-    console.print(f"chain id: {state.chain_id}  registry: {state.registry_address or '-'}  file: {state.devnet_file}")
+    console.print(f"chain id: {state.chain_id}  registry: {literal(state.registry_address or '-')}  "
+                  f"file: {literal(state.devnet_file)}")

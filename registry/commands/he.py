@@ -7,12 +7,12 @@ Files: public keys and private keys use the versioned formats of
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 import numpy as np
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from clients.he import (
@@ -20,6 +20,7 @@ from clients.he import (
     EncodingParams,
     EncryptedAggregate,
     EncryptedUpdate,
+    UpdateContext,
     aggregate_update_bytes,
     decrypt_aggregate,
     digest,
@@ -33,6 +34,7 @@ from clients.he import (
     run_benchmark,
 )
 from registry.commands.output import console, emit_json, err_console
+from registry.secret_files import write_atomic
 
 app = typer.Typer(help="Packed Paillier: keys, encrypted updates, keyless verifiable aggregation.",
                   no_args_is_help=True)
@@ -46,10 +48,8 @@ def _read(path: Path, what: str) -> bytes:
 
 
 def _write_new(path: Path, data: bytes, mode: int) -> None:
-    """Create ``path`` with ``mode``; refuse to overwrite (a key lost by overwrite is lost for good)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
+    """Create ``path`` with ``mode`` atomically; refuse to overwrite (a key lost by overwrite is lost for good)."""
+    write_atomic(path, data, mode=mode)
 
 
 @app.command()
@@ -78,14 +78,14 @@ def keygen(
     _write_new(private_out, private_key_to_bytes(keys.private_key), 0o600)
     fingerprint = key_fingerprint(keys.public_key).hex()
     exponent_bits = keys.public_key.exponent_bits if isinstance(keys.public_key, DJNPublicKey) else None
-    err_console.print(f"[yellow]warning:[/yellow] the private key in {private_out} is NOT encrypted (mode 0600); "
-                      "keep it on the key holder's machine and never commit, upload or share it")
+    err_console.print(f"[yellow]warning:[/yellow] the private key in {escape(str(private_out))} is NOT encrypted "
+                      "(mode 0600); keep it on the key holder's machine and never commit, upload or share it")
     if json_out:
         emit_json({"bits": bits, "fingerprint": fingerprint, "public_key": str(public_out),
                    "private_key": str(private_out), "djn_exponent_bits": exponent_bits})
         return
     console.print(f"{bits}-bit key {fingerprint}\npublic key: {public_out}\nobfuscators: "
-                  + (f"DJN h_s^a, {exponent_bits}-bit a" if exponent_bits else "classic r^n"))
+                  + (f"DJN h_s^a, {exponent_bits}-bit a" if exponent_bits else "classic r^n"), markup=False)
 
 
 @app.command()
@@ -93,7 +93,10 @@ def encrypt(
     values: Path = typer.Argument(..., help="Flat float vector (.npy)."),
     public_key: Path = typer.Option(..., "--public-key"),
     weight: int = typer.Option(..., "--weight", help="FedAvg weight (sample count)."),
-    client_id: str = typer.Option(..., "--client-id"),
+    federation_id: int = typer.Option(..., "--federation-id", help="On-chain federation id the update is for."),
+    round_: int = typer.Option(..., "--round", help="Round number the update is for."),
+    key_epoch: int = typer.Option(..., "--key-epoch", help="Epoch of the federation's Paillier key."),
+    submitter: str = typer.Option(..., "--submitter", help="The analyst's chain address (0x + 40 hex digits)."),
     out: Path = typer.Option(..., "--out", help="Encrypted update file to write."),
     clip_bound: float = typer.Option(1.0, "--clip-bound"),
     value_bits: int = typer.Option(16, "--value-bits"),
@@ -102,15 +105,16 @@ def encrypt(
     workers: int = typer.Option(0, "--workers", help="Processes (0 = one per core)."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Analyst: encrypt an update under the federation key."""
+    """Analyst: encrypt an update under the federation key, bound to its federation, round, key epoch and submitter."""
+    context = UpdateContext(federation_id, round_, key_epoch, submitter)
     key = public_key_from_bytes(_read(public_key, "public key"))
     vector = np.load(values, allow_pickle=False)
     params = EncodingParams(clip_bound, value_bits, max_clients, max_weight)
-    update = encrypt_update(key, vector, weight, params, client_id, workers=workers or None)
+    update = encrypt_update(key, vector, weight, params, context, workers=workers or None)
     data = update.to_bytes(key)
     out.write_bytes(data)
     _report({"file": str(out), "bytes": len(data), "sha256": digest(data).hex(),
-             "ciphertexts": len(update.ciphertexts)}, json_out)
+             "ciphertexts": len(update.ciphertexts), **_context_info(update)}, json_out)
 
 
 @app.command()
@@ -142,7 +146,7 @@ def verify(
     _report({"match": match, "claimed_sha256": digest(claimed).hex(),
              "recomputed_sha256": digest(recomputed).hex()}, json_out)
     if not match:
-        err_console.print(f"[red]mismatch:[/red] {aggregate_file} is not the sum of the given updates")
+        err_console.print(f"[red]mismatch:[/red] {escape(str(aggregate_file))} is not the sum of the given updates")
         raise typer.Exit(code=1)
 
 
@@ -176,13 +180,24 @@ def inspect(
     parsed = EncryptedAggregate.from_bytes(data, key) if data[5:6] == b"\x02" else EncryptedUpdate.from_bytes(data, key)
     info = {"kind": type(parsed).__name__, "sha256": digest(data).hex(), "bytes": len(data),
             "key_fingerprint": parsed.key_fingerprint.hex(), "num_values": parsed.num_values,
-            "ciphertexts": len(parsed.ciphertexts), **{f"layout.{k}": v for k, v in vars(parsed.layout).items()}}
+            "ciphertexts": len(parsed.ciphertexts), **_context_info(parsed),
+            **{f"layout.{k}": v for k, v in vars(parsed.layout).items()}}
     if isinstance(parsed, EncryptedUpdate):
-        info.update(client_id=parsed.client_id, weight=parsed.weight)
+        info.update(weight=parsed.weight)
     else:
         info.update(client_count=parsed.client_count, weights_total=parsed.weights_total,
                     input_digests=[d.hex() for d in parsed.input_digests])
     _report(info, json_out)
+
+
+def _context_info(parsed: EncryptedUpdate | EncryptedAggregate) -> dict:
+    """The round binding of a file: federation, round, key epoch, encoding digest (and submitter of an update)."""
+    context = parsed.context
+    info = {"federation_id": context.federation_id, "round": context.round, "key_epoch": context.key_epoch,
+            "encoding_digest": parsed.encoding_digest.hex()}
+    if isinstance(parsed, EncryptedUpdate):
+        info["submitter"] = parsed.submitter
+    return info
 
 
 def _report(info: dict, json_out: bool) -> None:
@@ -190,7 +205,8 @@ def _report(info: dict, json_out: bool) -> None:
         emit_json(info)
         return
     for name, value in info.items():
-        console.print(f"{name}: {value}", highlight=False)
+        # Values come from files (submitter, paths): never interpret them as rich markup.
+        console.print(f"{name}: {value}", highlight=False, markup=False)
 
 
 def bench(

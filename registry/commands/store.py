@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from registry.commands.output import console, emit_json
+from registry.commands.output import console, emit_json, literal
 from registry.config import ConfigError, load_settings
 from registry.devnet import Devnet
 from registry.store import ArtifactStore
@@ -39,36 +39,47 @@ def put(
     if json_out:
         emit_json(stored.to_dict())
     else:
-        console.print(f"cid {stored.cid}\nsha256 {stored.sha256}\nsize {stored.size}")
+        console.print(f"cid {literal(stored.cid)}\nsha256 {stored.sha256}\nsize {stored.size}")
 
 
 @app.command()
 def get(
     cid: str = typer.Argument(..., help="CID to fetch."),
     out: Path = typer.Option(..., "-o", "--out", help="Where to write the verified content."),
-    sha256: str = typer.Option(None, "--sha256", help="Expected sha256 (hex), e.g. from the chain."),
+    sha256: str | None = typer.Option(None, "--sha256", help="Expected sha256 (hex), e.g. from the chain."),
+    size: int | None = typer.Option(
+        None, "--size", min=0, help="Expected size in bytes, e.g. from the chain: more or fewer bytes are refused."
+    ),
+    max_size: int | None = typer.Option(
+        None, "--max-size", min=0, help="Refuse an artifact larger than this many bytes (when its size is unknown)."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the verified {cid, sha256, size} as JSON."),
 ) -> None:
-    """Fetch CID, verify it (CID recomputed, sha256 if given), then write OUT."""
-    stored = open_store().get_to_file(cid, out, expected_sha256=sha256)
+    """Fetch CID, verify it (CID recomputed, sha256 and size if given), then write OUT.
+
+    The transfer stops as soon as more bytes arrive than --size (or --max-size) allows.
+    """
+    stored = open_store().get_to_file(cid, out, expected_sha256=sha256, expected_size=size, max_size=max_size)
     if json_out:
         emit_json({**stored.to_dict(), "path": str(out)})
     else:
-        console.print(f"verified {stored.cid} ({stored.size} bytes, sha256 {stored.sha256}) -> {out}")
+        console.print(
+            f"verified {literal(stored.cid)} ({stored.size} bytes, sha256 {stored.sha256}) -> {literal(out)}"
+        )
 
 
 @app.command()
 def pin(cid: str = typer.Argument(..., help="CID to pin.")) -> None:
     """Pin CID on the node."""
     open_store().pin(cid)
-    console.print(f"pinned {cid}")
+    console.print(f"pinned {literal(cid)}")
 
 
 @app.command()
 def unpin(cid: str = typer.Argument(..., help="CID to unpin.")) -> None:
     """Remove the pin of CID."""
     open_store().unpin(cid)
-    console.print(f"unpinned {cid}")
+    console.print(f"unpinned {literal(cid)}")
 
 
 def bench(
@@ -85,7 +96,7 @@ def bench(
     if json_out:
         emit_json({"node": store.url, "rows": rows_to_dicts(rows)})
         return
-    table = Table(title=f"IPFS store throughput ({store.url})")
+    table = Table(title=f"IPFS store throughput ({literal(store.url)})")
     for column in ("size MB", "add s", "add MB/s", "cat s", "cat MB/s", "node RSS growth MB"):
         table.add_column(column, justify="right")
     for row in rows:

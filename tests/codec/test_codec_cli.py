@@ -24,7 +24,11 @@ def test_keygen_encrypt_decrypt_round_trip(tmp_path) -> None:  # noqa: ANN001
     assert res.exit_code == 0, res.output
     assert "0o600" in res.output and "SECRET" in res.output
     assert os.stat(key).st_mode & 0o777 == 0o600
-    assert runner.invoke(app, ["codec", "keygen", "-o", str(key)]).exit_code == 1
+    first = key.read_bytes()
+    again = runner.invoke(app, ["codec", "keygen", "-o", str(key)])
+    assert again.exit_code == 1 and "already exists; keys are never overwritten" in again.output
+    assert key.read_bytes() == first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["k.json"]  # the refused attempt left no temp file
     img = _write_png(tmp_path / "in.png")
     res = runner.invoke(app, ["codec", "encrypt", str(tmp_path / "in.png"), "-k", str(key), "-o", str(tmp_path / "c.bin")])
     assert res.exit_code == 0, res.output

@@ -40,3 +40,23 @@ def test_errors_are_one_line_without_traceback(tmp_path) -> None:  # type: ignor
     assert result.returncode == 1
     assert result.stderr.startswith("error: no IPFS API configured")
     assert "Traceback" not in result.stderr
+
+
+HOSTILE = "[red]x[/red][link=https://evil.example]y[/link]:warning:"
+
+
+def test_error_line_prints_untrusted_text_literally(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    env = {"FLEP_HOME": str(tmp_path), "FLEP_IPFS_API": "http://127.0.0.1:9", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(  # a malformed CID is refused before any request, so no node is needed
+        [sys.executable, "-m", "registry", "store", "get", HOSTILE, "-o", str(tmp_path / "out")],
+        env=env, capture_output=True, text=True,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: {HOSTILE!r} is not a CID this store can verify")
+
+
+def test_command_error_prints_a_hostile_file_name_literally(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    key = tmp_path / f"{HOSTILE}.key"
+    result = CliRunner().invoke(app, ["codec", "encrypt", "skimage:camera", "-k", str(key), "-o", str(tmp_path / "c")])
+    assert result.exit_code == 1
+    assert f"cannot read codec key {key}" in result.output

@@ -7,13 +7,24 @@ import json
 import os
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
+from typing import Generator
 
 import pytest
+from typer.testing import CliRunner
 
 from registry.cid import CidOptions, compute_cid
-from registry.devnet import DevnetInfo
-from registry.store import ArtifactNotFoundError, ArtifactStore, IntegrityError, StoreRequestError
+from registry.cli import app
+from registry.devnet import Devnet, DevnetInfo
+from registry.store import (
+    ArtifactNotFoundError,
+    ArtifactStore,
+    ArtifactTooLargeError,
+    IntegrityError,
+    SizeMismatchError,
+    StoreRequestError,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -117,3 +128,92 @@ def test_cid_of_the_other_version_is_verified_with_its_own_layout(devnet: Devnet
 def test_malformed_cid_is_refused_before_any_request(store: ArtifactStore) -> None:
     with pytest.raises(StoreRequestError, match="not a CID"):
         store.get_bytes("not-a-cid")
+
+
+@pytest.fixture(scope="module")
+def big(store: ArtifactStore) -> tuple[str, bytes]:
+    data = os.urandom(8_000_000)  # 31 chunks, delivered by the node in pieces of up to 1 MiB
+    return store.put_bytes(data).cid, data
+
+
+def _count_pulled(store: ArtifactStore, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record the size of every piece the store pulls from the node's HTTP stream."""
+    pulled: list[int] = []
+    real_stream = store._stream
+
+    def counting(cid: str) -> Generator[bytes, None, None]:
+        with closing(real_stream(cid)) as pieces:
+            for piece in pieces:
+                pulled.append(len(piece))
+                yield piece
+
+    monkeypatch.setattr(store, "_stream", counting)
+    return pulled
+
+
+def test_artifact_bigger_than_registered_is_aborted_early_nothing_written(
+    store: ArtifactStore, big: tuple[str, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cid, data = big
+    pulled = _count_pulled(store, monkeypatch)
+    out = tmp_path / "model.bin"
+    with pytest.raises(SizeMismatchError) as info:
+        store.get_to_file(cid, out, expected_size=100_000)
+    message = str(info.value)
+    assert cid in message and "registered size is 100000 bytes" in message
+    assert "more than 100000 bytes arrived; the artifact on IPFS is not the registered one" in message
+    assert sum(pulled) <= 100_000 + (1 << 20) < len(data)  # stopped within one piece of the bound
+    assert list(tmp_path.iterdir()) == []  # neither the output nor a partial file
+    pulled.clear()
+    with pytest.raises(SizeMismatchError, match="more than 100000 bytes arrived"):
+        store.get_bytes(cid, expected_size=100_000)
+    assert sum(pulled) <= 100_000 + (1 << 20)
+    assert store.get_bytes(cid, expected_size=len(data)) == data  # the aborted transfers left the node healthy
+
+
+def test_artifact_shorter_than_registered_is_refused(store: ArtifactStore, tmp_path: Path) -> None:
+    stored = store.put_bytes(b"short artifact")
+    out = tmp_path / "short.bin"
+    with pytest.raises(SizeMismatchError, match=f"{stored.cid}: its registered size is 15 bytes, but the node's stream "
+                                                 "ended after 14 bytes"):
+        store.get_to_file(stored.cid, out, expected_sha256=stored.sha256, expected_size=stored.size + 1)
+    assert list(tmp_path.iterdir()) == []
+    assert store.get_to_file(stored.cid, out, expected_size=stored.size) == stored
+
+
+def test_max_size_bounds_an_unregistered_fetch(
+    store: ArtifactStore, big: tuple[str, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cid, data = big
+    pulled = _count_pulled(store, monkeypatch)
+    with pytest.raises(ArtifactTooLargeError, match=f"artifact {cid} is larger than the 2000000-byte limit"):
+        store.get_to_file(cid, tmp_path / "x.bin", max_size=2_000_000)
+    assert sum(pulled) <= 2_000_000 + (1 << 20) < len(data)
+    assert list(tmp_path.iterdir()) == []
+    assert store.get_bytes(cid, max_size=len(data)) == data
+
+
+def test_cli_get_size(devnet_env: dict[str, str], store: ArtifactStore, tmp_path: Path) -> None:
+    stored = store.put_bytes(b"registered artifact")
+    out = tmp_path / "a.bin"
+    base = [*FLEP, "store", "get", stored.cid, "-o", str(out)]
+    bad = subprocess.run([*base, "--size", str(stored.size - 1)], env=devnet_env, capture_output=True, text=True)
+    assert bad.returncode == 1
+    assert f"more than {stored.size - 1} bytes arrived" in bad.stderr and stored.cid in bad.stderr
+    assert not out.exists()
+    ok = subprocess.run([*base, "--size", str(stored.size), "--json"], env=devnet_env, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["size"] == stored.size and out.read_bytes() == b"registered artifact"
+
+
+def test_cli_prints_cid_and_hostile_out_path_literally(
+    devnet_manager: Devnet, store: ArtifactStore, tmp_path: Path
+) -> None:
+    stored = store.put_bytes(b"artifact with a hostile output name")
+    out = tmp_path / "[red]x[/red][link=https://evil.example]y[/link]:warning:.bin"
+    env = {"FLEP_HOME": str(devnet_manager.home)}
+    result = CliRunner().invoke(app, ["store", "get", stored.cid, "-o", str(out)], env=env)
+    assert result.exit_code == 0, result.output
+    printed = "".join(result.output.split())  # rich folds the long line; the path has no spaces
+    assert f"verified{stored.cid}" in printed and f"->{out}" in printed
+    assert out.read_bytes() == b"artifact with a hostile output name"
