@@ -1,0 +1,185 @@
+"""Fixtures of the attack suite: a real federation on the session devnet with real packed-Paillier updates.
+
+Every party signs as its own dev account. Keys are 1024-bit and models 40 values long so that each attack
+runs in seconds; the checks are the ones a 2048-bit federation runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+from phe import paillier
+
+from clients.he import (
+    EncodingParams,
+    KeyPair,
+    UpdateContext,
+    encoding_digest,
+    encrypt_update,
+    generate_keypair,
+    public_key_to_bytes,
+)
+from registry.chain import (
+    ArtifactInput,
+    CodecKeyPolicy,
+    CompiledContract,
+    DpParameters,
+    KeyKind,
+    ModelRegistry,
+    Role,
+    RoundStatus,
+    compile_registry,
+    connect,
+)
+from registry.devnet import DevnetInfo, dev_account
+from registry.roles import Aggregator, FederationContext, KeyHolder
+from registry.store import ArtifactStore, StoredArtifact
+
+NUM_VALUES = 40
+SAMPLES = 100  # per analyst's dataset
+WEIGHT = 60
+ENCODING = EncodingParams(clip_bound=1.0, value_bits=16, max_clients=10, max_weight=1024)
+
+
+def as_input(stored: StoredArtifact) -> ArtifactInput:
+    return ArtifactInput(stored.cid, bytes.fromhex(stored.sha256), stored.size)
+
+
+@dataclass
+class Federation:
+    """One federation (min 2 updates per round) with an admin, an owner, three analysts, an aggregator and a
+    key holder, each its own account, and one granted dataset per analyst."""
+
+    store: ArtifactStore
+    deploy_block: int
+    federation_id: int
+    admin: ModelRegistry
+    owner: ModelRegistry
+    analysts: list[ModelRegistry]
+    aggregator: ModelRegistry
+    key_holder: ModelRegistry
+    stranger: ModelRegistry
+    keys: KeyPair
+    epoch: int = 1
+    encoding: EncodingParams = ENCODING
+    datasets: dict[str, int] = field(default_factory=dict)
+
+    def put(self, data: bytes) -> ArtifactInput:
+        """Upload ``data`` and return it as an artifact input (its real CID, sha256 and size)."""
+        return as_input(self.store.put_bytes(data))
+
+    def sha(self, artifact_id: int) -> bytes:
+        """The registered sha256 of an artifact."""
+        return self.admin.artifact(artifact_id, from_block=self.deploy_block).sha256
+
+    def blob(self, artifact_id: int) -> bytes:
+        """An artifact's bytes, verified against the chain."""
+        return self.context(self.stranger).fetch_verified(self.admin.artifact(artifact_id, self.deploy_block))
+
+    def context(self, party: ModelRegistry) -> FederationContext:
+        return FederationContext(party, self.store, self.federation_id, self.deploy_block)
+
+    def open_round(self) -> int:
+        deadline = self.admin.w3.eth.get_block("latest")["timestamp"] + 3600
+        return self.admin.open_round(self.federation_id, deadline)
+
+    def encrypt(self, analyst: ModelRegistry, round_: int, seed: int, *, weight: int = WEIGHT,
+                context: UpdateContext | None = None, params: EncodingParams = ENCODING,
+                public_key: paillier.PaillierPublicKey | None = None) -> bytes:
+        """A real encrypted update of ``analyst`` for ``round_`` (values drawn from ``seed``)."""
+        values = np.random.default_rng(seed).uniform(-0.5, 0.5, NUM_VALUES)
+        context = context or UpdateContext(self.federation_id, round_, self.epoch, analyst.account)
+        key = public_key or self.keys.public_key
+        return encrypt_update(key, values, weight, params, context, workers=1).to_bytes(key)
+
+    def submit(self, analyst: ModelRegistry, round_: int, blob: bytes, *, weight: int = WEIGHT,
+               size: int | None = None) -> int:
+        """Upload ``blob`` and register it as ``analyst``'s update (``size`` overrides the registered size)."""
+        stored = self.store.put_bytes(blob)
+        artifact = ArtifactInput(stored.cid, bytes.fromhex(stored.sha256), stored.size if size is None else size)
+        return analyst.submit_update(self.federation_id, round_, artifact, weight, [self.datasets[analyst.account]])
+
+    def honest_round(self, count: int = 3) -> tuple[int, list[int]]:
+        """Open a round and submit ``count`` honest updates; returns the round and the update ids."""
+        round_ = self.open_round()
+        ids = [self.submit(a, round_, self.encrypt(a, round_, seed=round_ * 10 + i))
+               for i, a in enumerate(self.analysts[:count])]
+        return round_, ids
+
+    def aggregator_role(self) -> Aggregator:
+        return Aggregator(self.context(self.aggregator), NUM_VALUES)
+
+    def key_holder_role(self, party: ModelRegistry | None = None, keys: KeyPair | None = None) -> KeyHolder:
+        party = party or self.key_holder
+        return KeyHolder(self.context(party), {self.epoch: (keys or self.keys).private_key}, NUM_VALUES)
+
+    def finalize(self, round_: int) -> int:
+        """The key holder's whole path: review, decrypt, publish, finalize; returns the model version."""
+        holder = self.key_holder_role()
+        _, mean = holder.decrypt_round(round_, workers=1)
+        model = self.store.put_bytes(np.asarray(mean, dtype=np.float32).tobytes())
+        metrics = self.store.put_bytes(json.dumps({"round": round_}).encode())
+        parent = self.admin.federation(self.federation_id).model_version_count
+        return holder.finalize(round_, as_input(model), as_input(metrics), DpParameters.none(), parent)
+
+    def status(self, round_: int) -> RoundStatus:
+        return self.admin.round(self.federation_id, round_).status
+
+    def versions(self) -> int:
+        return self.admin.federation(self.federation_id).model_version_count
+
+
+@pytest.fixture(scope="session")
+def compiled_registry() -> CompiledContract:
+    return compile_registry()
+
+
+@pytest.fixture(scope="module")
+def deployed(devnet: DevnetInfo, compiled_registry: CompiledContract) -> tuple[ModelRegistry, int]:
+    """A fresh registry per test module and its deployment block."""
+    registry, deployment = ModelRegistry.deploy(connect(devnet.rpc_url, devnet.chain_id), dev_account(0),
+                                                compiled=compiled_registry)
+    return registry, deployment.block
+
+
+@pytest.fixture(scope="module")
+def paillier_keys() -> KeyPair:
+    return generate_keypair(1024)
+
+
+def build_federation(registry: ModelRegistry, deploy_block: int, store: ArtifactStore, keys: KeyPair) -> Federation:
+    """Create and populate one federation (see :class:`Federation`)."""
+    party = [registry.as_account(dev_account(i)) for i in range(1, 9)]
+    admin, owner, a1, a2, a3, aggregator, holder, stranger = party
+    fid = registry.create_federation(admin.account, 2, CodecKeyPolicy.PER_DATA_OWNER)
+    for role, account in [(Role.DATA_OWNER, owner), (Role.ANALYST, a1), (Role.ANALYST, a2), (Role.ANALYST, a3),
+                          (Role.AGGREGATOR, aggregator)]:
+        admin.grant_role(fid, role, account.account)
+    public = store.put_bytes(public_key_to_bytes(keys.public_key))
+    admin.start_key_epoch(fid, as_input(public), encoding_digest(ENCODING))
+    grant = store.put_bytes(b"custody record of the key holder (no secret)")
+    admin.grant_key(fid, KeyKind.PAILLIER_PRIVATE_KEY, holder.account, grant.cid, bytes.fromhex(grant.sha256))
+    federation = Federation(store, deploy_block, fid, admin, owner, [a1, a2, a3], aggregator, holder, stranger, keys)
+    for analyst in federation.analysts:
+        dataset = store.put_bytes(f"cipher sheet of {analyst.account} in federation {fid}".encode())
+        federation.datasets[analyst.account] = owner.register_dataset(fid, as_input(dataset), SAMPLES)
+        record = hashlib.sha256(f"codec grant {fid} {analyst.account}".encode()).digest()
+        owner.grant_key(fid, KeyKind.CODEC_KEY, analyst.account, dataset.cid, record)
+    return federation
+
+
+@pytest.fixture()
+def make_federation(deployed: tuple[ModelRegistry, int], devnet: DevnetInfo, paillier_keys: KeyPair):
+    """Build another federation on the same registry (for cross-federation attacks)."""
+    registry, block = deployed
+    return lambda: build_federation(registry, block, ArtifactStore(devnet.ipfs_api), paillier_keys)
+
+
+@pytest.fixture()
+def federation(deployed: tuple[ModelRegistry, int], devnet: DevnetInfo, paillier_keys: KeyPair) -> Federation:
+    registry, block = deployed
+    return build_federation(registry, block, ArtifactStore(devnet.ipfs_api), paillier_keys)
