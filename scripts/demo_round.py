@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from phe import paillier
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
@@ -166,9 +167,10 @@ class Narrator:
     def step(self, party: str, action: str, cid: str | None = None, registry: ModelRegistry | None = None) -> None:
         """Print one step; with ``registry``, its last transaction's gas is printed and recorded."""
         color = self.COLORS.get(party, "white")
-        line = f"[bold {color}]{party:<11}[/] {action}"
+        # Actions and CIDs carry values read from the chain and IPFS: printed literally, never as markup.
+        line = f"[bold {color}]{party:<11}[/] {escape(action)}"
         if cid:
-            line += f"  [dim]cid[/] {cid}"
+            line += f"  [dim]cid[/] {escape(cid)}"
         if registry is not None and registry.last_receipt is not None:
             gas = int(registry.last_receipt["gasUsed"])
             self.summary.gas.append((party, action, gas))
@@ -176,7 +178,7 @@ class Narrator:
         self.console.print(line, highlight=False)
 
     def note(self, text: str) -> None:
-        self.console.print(f"            [italic dim]{text}[/]", highlight=False)
+        self.console.print(f"            [italic dim]{escape(text)}[/]", highlight=False)
 
 
 def _as_input(stored: StoredArtifact) -> ArtifactInput:
@@ -496,14 +498,15 @@ def auditor_checks(federation: Federation, version: int, narrator: Narrator, con
                                round=model_version.round)
     dp = finalized[0].dp
     dp_text = f"ε={dp.epsilon} δ={dp.delta} σ={dp.noise_multiplier} C={dp.clip_norm}" if dp.enabled else "none"
-    tree = Tree(f"[bold]model v{version}[/] #{model.artifact_id} {model.cid}  "
+    # CIDs come from chain events: printed literally (a CID is any string a submitter registered).
+    tree = Tree(f"[bold]model v{version}[/] #{model.artifact_id} {escape(model.cid)}  "
                 f"(key holder {finalized[0].key_holder[:8]}…, DP: {dp_text})")
-    tree.add(f"metrics #{model_version.metrics_artifact} {by_id[model_version.metrics_artifact].cid}")
-    node = tree.add(f"round {model_version.round}: aggregate #{aggregate.artifact_id} {aggregate.cid}")
+    tree.add(f"metrics #{model_version.metrics_artifact} {escape(by_id[model_version.metrics_artifact].cid)}")
+    node = tree.add(f"round {model_version.round}: aggregate #{aggregate.artifact_id} {escape(aggregate.cid)}")
     for update in updates:
-        leaf = node.add(f"update #{update.artifact_id} {update.cid} (analyst {update.submitter[:8]}…)")
+        leaf = node.add(f"update #{update.artifact_id} {escape(update.cid)} (analyst {update.submitter[:8]}…)")
         for parent in update.parents:
-            leaf.add(f"dataset #{parent} {by_id[parent].cid} (owner {by_id[parent].submitter[:8]}…)")
+            leaf.add(f"dataset #{parent} {escape(by_id[parent].cid)} (owner {by_id[parent].submitter[:8]}…)")
     console.print(tree, soft_wrap=False)  # wrap long CIDs inside the tree's guides instead of cropping them
     narrator.summary.lineage = {"model": model.artifact_id, "aggregate": aggregate.artifact_id,
                                 "updates": [u.artifact_id for u in updates], "datasets": datasets}
