@@ -16,8 +16,12 @@ interface Vm {
     function stopPrank() external;
     function warp(uint256 timestamp) external;
     function expectRevert(bytes calldata revertData) external;
+    function expectRevert(bytes4 revertData) external;
+    function expectRevert() external;
     function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData, address emitter)
         external;
+    function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData) external;
+    function expectEmit(address emitter) external;
     function addr(uint256 privateKey) external pure returns (address);
     function assume(bool condition) external pure;
     function cool(address target) external;
@@ -48,6 +52,15 @@ abstract contract TestBase {
         if (a != b) revert AssertionFailed(message);
     }
 
+    function assertEq(bool a, bool b, string memory message) internal pure {
+        if (a != b) revert AssertionFailed(message);
+    }
+
+    function assertEq(uint64[] memory a, uint64[] memory b, string memory message) internal pure {
+        assertEq(a.length, b.length, string.concat(message, " (length)"));
+        for (uint256 i = 0; i < a.length; ++i) assertEq(a[i], b[i], message);
+    }
+
     function assertLe(uint256 a, uint256 b, string memory message) internal pure {
         if (a > b) revert AssertionFailed(string.concat(message, ": ", _str(a), " > ", _str(b)));
     }
@@ -59,7 +72,21 @@ abstract contract TestBase {
         return min + (x % (max - min + 1));
     }
 
-    function _str(uint256 value) private pure returns (string memory) {
+    /// @dev Sorts `list` ascending in place (insertion sort; the lists here are short) and returns it.
+    function _sort(bytes32[] memory list) internal pure returns (bytes32[] memory) {
+        for (uint256 i = 1; i < list.length; ++i) {
+            bytes32 key = list[i];
+            uint256 j = i;
+            while (j > 0 && list[j - 1] > key) {
+                list[j] = list[j - 1];
+                --j;
+            }
+            list[j] = key;
+        }
+        return list;
+    }
+
+    function _str(uint256 value) internal pure returns (string memory) {
         if (value == 0) return "0";
         uint256 digits;
         for (uint256 v = value; v != 0; v /= 10) ++digits;
