@@ -25,10 +25,25 @@ interface IModelRegistry {
         PaillierPublicKey
     }
 
-    /// @dev Which secret a key grant hands over (always as a blob wrapped for the grantee).
+    /**
+     * @dev Which secret a key grant hands over (always as a blob sealed for the grantee's registered encryption
+     * key). `ModelKey`: the AES-256-GCM key global models of a key epoch are encrypted under; granted by a key
+     * holder of that epoch to each member. Append-only.
+     */
     enum KeyKind {
         PaillierPrivateKey,
-        CodecKey
+        CodecKey,
+        ModelKey
+    }
+
+    /**
+     * @dev The HPKE (RFC 9180) suite of a registered encryption key, all with HKDF-SHA256 and AES-256-GCM.
+     * `DhkemX25519`: a 32-byte X25519 public key. `MlKem768X25519`: the hybrid post-quantum KEM, a 1,216-byte
+     * public key (ML-KEM-768's 1,184 bytes, then X25519's 32). Append-only.
+     */
+    enum HpkeSuite {
+        DhkemX25519,
+        MlKem768X25519
     }
 
     /**
@@ -226,6 +241,18 @@ interface IModelRegistry {
     }
 
     /**
+     * @dev An account's registered HPKE public key, which grants to it are sealed for.
+     * @param suite The HPKE suite.
+     * @param registeredAt Block time of the (latest) registration; 0 = none.
+     * @param publicKeySha256 sha256 of the public key bytes (the bytes are in {EncryptionKeyRegistered}).
+     */
+    struct EncryptionKey {
+        HpkeSuite suite;
+        uint48 registeredAt;
+        bytes32 publicKeySha256;
+    }
+
+    /**
      * @dev An update the aggregator left out of its aggregate.
      * @param updateSha256 The content hash the update is registered under.
      * @param reason Why (never `None`).
@@ -292,6 +319,12 @@ interface IModelRegistry {
 
     /// @dev Emitted when key epoch `epoch` is retired for good because its key holder `keyHolder` was revoked.
     event KeyEpochRevoked(uint64 indexed federationId, uint32 indexed epoch, address indexed keyHolder, address revoker);
+
+    /**
+     * @dev Emitted when `account` registers (or replaces) its HPKE public key `publicKey` of `suite`, after it
+     * is stored; grants made from now on are sealed for it.
+     */
+    event EncryptionKeyRegistered(address indexed account, HpkeSuite suite, bytes publicKey, bytes32 publicKeySha256);
 
     /// @dev Emitted when `account` is granted the key of `kind` owned by `keyOwner` (0 = the federation).
     event KeyGranted(
@@ -426,6 +459,8 @@ interface IModelRegistry {
     error ModelRegistryKeyGrantRevoked(
         uint64 federationId, KeyKind kind, address keyOwner, address account, uint48 revokedAt
     );
+    /// @dev An encryption key of `suite` must be `expectedLength` bytes, not `length`.
+    error ModelRegistryInvalidEncryptionKey(HpkeSuite suite, uint256 length, uint256 expectedLength);
     /// @dev `account` holds no grant of `kind` by `keyOwner`.
     error ModelRegistryKeyNotGranted(uint64 federationId, KeyKind kind, address keyOwner, address account);
     /// @dev `account` holds the Paillier key of epoch `grantEpoch`, but the round uses epoch `roundEpoch`.

@@ -69,6 +69,7 @@ contract ModelRegistry is AccessControl, IModelRegistry {
     mapping(uint64 artifactId => ArtifactScope) private _artifactScopes;
     mapping(bytes32 roleId => uint64 federationId) private _roleFederation;
     mapping(bytes32 grantId => KeyGrant) private _keyGrants;
+    mapping(address account => EncryptionKey) private _encryptionKeys;
     mapping(uint64 federationId => mapping(uint64 round => Round)) private _rounds;
     mapping(uint64 federationId => mapping(uint64 round => mapping(address analyst => bytes32 digest)))
         private _updateDigests;
@@ -339,13 +340,42 @@ contract ModelRegistry is AccessControl, IModelRegistry {
     // ================================================================== key grants
 
     /**
+     * @dev Registers (or replaces) the caller's HPKE public key, which grants to the caller are sealed for.
+     * Registry-wide: an account has one encryption key across federations. Replacing it does not re-seal past
+     * grants; a grantor seals for the key registered when it grants.
+     *
+     * Emits {EncryptionKeyRegistered}.
+     *
+     * Requirements:
+     *
+     * - `publicKey` has the length of `suite`'s public keys (32 bytes for X25519, 1,216 for ML-KEM-768+X25519).
+     */
+    function registerEncryptionKey(HpkeSuite suite, bytes calldata publicKey) external {
+        uint256 expected = suite == HpkeSuite.DhkemX25519 ? 32 : 1216;
+        if (publicKey.length != expected) {
+            revert ModelRegistryInvalidEncryptionKey(suite, publicKey.length, expected);
+        }
+        address sender = _msgSender();
+        bytes32 digest = sha256(publicKey);
+        _encryptionKeys[sender] =
+            EncryptionKey({suite: suite, registeredAt: uint48(block.timestamp), publicKeySha256: digest});
+        emit EncryptionKeyRegistered(sender, suite, publicKey, digest);
+    }
+
+    /// @dev The encryption key `account` registered (all zero if none).
+    function getEncryptionKey(address account) external view returns (EncryptionKey memory) {
+        return _encryptionKeys[account];
+    }
+
+    /**
      * @dev Grants `account` the key of `kind`, handed over as the wrapped blob `wrappedKeyCid` with hash
-     * `wrappedKeySha256`. Idempotent: granting the same blob (and, for a Paillier key, the same epoch) again
+     * `wrappedKeySha256`. Idempotent: granting the same blob (and, for an epoch key, the same epoch) again
      * returns false and emits nothing; a new blob (re-wrapped key, or the key of a new epoch) replaces the old
      * one and is recorded.
      *
      * The key owner is the caller for a codec key under {CodecKeyPolicy.PerDataOwner}, otherwise the
-     * federation itself (`address(0)`). A Paillier private key grant hands over the current key epoch's key.
+     * federation itself (`address(0)`). A Paillier private key or model key grant hands over the current key
+     * epoch's key and records the epoch.
      *
      * Emits {KeyGranted} on change.
      *
@@ -353,7 +383,8 @@ contract ModelRegistry is AccessControl, IModelRegistry {
      *
      * - Paillier private key, or codec key under `FederationWide`: the caller must be the federation admin.
      * - codec key under `PerDataOwner`: the caller must be a data owner of the federation.
-     * - Paillier private key: a key epoch must have started and not be revoked.
+     * - model key: the caller must be a key holder of the current key epoch.
+     * - Paillier private key or model key: a key epoch must have started and not be revoked.
      * - `account` must not be the zero address; CID and hash must be non-empty.
      * - the same key must never have been revoked from `account`.
      */
@@ -368,7 +399,7 @@ contract ModelRegistry is AccessControl, IModelRegistry {
         if (account == address(0)) revert ModelRegistryZeroAddress();
         _checkCidAndHash(wrappedKeyCid, wrappedKeySha256);
         uint32 epoch = 0; // codec keys have no epoch
-        if (kind == KeyKind.PaillierPrivateKey) {
+        if (kind != KeyKind.CodecKey) {
             epoch = _federations[federationId].keyEpoch;
             if (epoch == 0) revert ModelRegistryPublicKeyNotSet(federationId);
             _checkEpochLive(federationId, epoch);
@@ -377,7 +408,7 @@ contract ModelRegistry is AccessControl, IModelRegistry {
         if (grant.revokedAt != 0) {
             revert ModelRegistryKeyGrantRevoked(federationId, kind, keyOwner, account, grant.revokedAt);
         }
-        // Only a Paillier grant (epoch >= 1) reads and writes its epoch slot: a codec grant's epoch is always 0.
+        // Only an epoch key's grant (epoch >= 1) reads and writes its epoch slot: a codec grant's epoch is always 0.
         if (
             grant.grantedAt != 0 && grant.wrappedKeySha256 == wrappedKeySha256
                 && (epoch == 0 || grant.keyEpoch == epoch)
@@ -799,6 +830,11 @@ contract ModelRegistry is AccessControl, IModelRegistry {
         if (kind == KeyKind.CodecKey && _federations[federationId].codecKeyPolicy == CodecKeyPolicy.PerDataOwner) {
             _checkFederationRole(federationId, DATA_OWNER_ROLE, sender);
             return sender;
+        }
+        if (kind == KeyKind.ModelKey) {
+            // The key holder of the current epoch generates the epoch's model key and grants it to each member.
+            _checkKeyHolder(federationId, _federations[federationId].keyEpoch, sender);
+            return address(0);
         }
         _checkFederationRole(federationId, FEDERATION_ADMIN_ROLE, sender);
         return address(0);

@@ -518,6 +518,17 @@ class ReasonTooLongError(RegistryRevert):
         return f"the reason text has {self.length} bytes; at most {self.max_length} are accepted"
 
 
+@_registers
+class InvalidEncryptionKeyError(RegistryRevert):
+    solidity_name = "ModelRegistryInvalidEncryptionKey"
+
+    def describe(self) -> str:
+        return (
+            f"an encryption key of suite {_status(self.suite)} must be {self.expected_length} bytes, "
+            f"got {self.length}; register the raw HPKE public key bytes"
+        )
+
+
 def error_classes() -> dict[str, type[RegistryRevert]]:
     """Exception class per Solidity error name."""
     return dict(_ERROR_CLASSES)

@@ -18,11 +18,14 @@ from registry.chain.types import (
     DisputeReason,
     DpParameters,
     ExclusionReason,
+    HpkeSuite,
     KeyKind,
     artifact_digest,
 )
 
-_ENUM_FIELDS = {e.__name__: e for e in (ArtifactKind, KeyKind, CodecKeyPolicy, ExclusionReason, DisputeReason)}
+_ENUM_FIELDS = {
+    e.__name__: e for e in (ArtifactKind, KeyKind, CodecKeyPolicy, ExclusionReason, DisputeReason, HpkeSuite)
+}
 
 
 def _snake(name: str) -> str:
@@ -156,6 +159,15 @@ class KeyEpochRevoked(EventRecord):
 
 
 @dataclass(frozen=True)
+class EncryptionKeyRegistered(EventRecord):
+    event_name: ClassVar[str] = "EncryptionKeyRegistered"
+    account: str
+    suite: HpkeSuite
+    public_key: bytes
+    public_key_sha256: bytes
+
+
+@dataclass(frozen=True)
 class KeyGranted(EventRecord):
     event_name: ClassVar[str] = "KeyGranted"
     federation_id: int
@@ -286,6 +298,7 @@ EVENT_TYPES: tuple[type[EventRecord], ...] = (
     DatasetRegistered,
     KeyEpochStarted,
     KeyEpochRevoked,
+    EncryptionKeyRegistered,
     KeyGranted,
     KeyRevoked,
     RoundOpened,

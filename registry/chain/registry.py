@@ -27,9 +27,11 @@ from registry.chain.types import (
     CodecKeyPolicy,
     Dataset,
     DisputeReason,
+    EncryptionKey,
     DpParameters,
     Exclusion,
     Federation,
+    HpkeSuite,
     KeyEpoch,
     KeyGrant,
     KeyKind,
@@ -182,6 +184,16 @@ class ModelRegistry:
             self.contract.functions.startKeyEpoch(federation_id, public_key.as_tuple(), bytes(encoding_digest))
         )
         return self._one(ev.KeyEpochStarted, receipt).epoch
+
+    def register_encryption_key(self, suite: HpkeSuite, public_key: bytes) -> ev.EncryptionKeyRegistered:
+        """Register (or replace) the caller's HPKE public key, which grants to it are sealed for."""
+        receipt = self._transact(self.contract.functions.registerEncryptionKey(int(suite), bytes(public_key)))
+        return self._one(ev.EncryptionKeyRegistered, receipt)
+
+    def encryption_key(self, account: str) -> EncryptionKey:
+        """The encryption key record of ``account`` (zero ``registered_at`` when it registered none)."""
+        suite, registered, sha = self._call(self.contract.functions.getEncryptionKey(to_checksum_address(account)))
+        return EncryptionKey(HpkeSuite(suite), registered, bytes(sha))
 
     def grant_key(
         self, federation_id: int, kind: KeyKind, account: str, wrapped_key_cid: str, wrapped_key_sha256: bytes

@@ -27,6 +27,14 @@ class KeyKind(IntEnum):
 
     PAILLIER_PRIVATE_KEY = 0
     CODEC_KEY = 1
+    MODEL_KEY = 2
+
+
+class HpkeSuite(IntEnum):
+    """HPKE suite of a registered encryption key (``IModelRegistry.HpkeSuite``)."""
+
+    DHKEM_X25519 = 0
+    MLKEM768_X25519 = 1
 
 
 class CodecKeyPolicy(IntEnum):
@@ -81,6 +89,7 @@ ENUMS: dict[str, type[IntEnum]] = {
     "RoundStatus": RoundStatus,
     "ExclusionReason": ExclusionReason,
     "DisputeReason": DisputeReason,
+    "HpkeSuite": HpkeSuite,
 }
 
 
@@ -271,6 +280,15 @@ class Round:
     model_version: int
     weights_total: int
     aggregate_sha256: bytes
+
+
+@dataclass(frozen=True)
+class EncryptionKey:
+    """An account's registered HPKE public key record (zero ``registered_at`` when none)."""
+
+    suite: HpkeSuite
+    registered_at: int
+    public_key_sha256: bytes
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
+
 from registry.chain import (
     ArtifactKind,
     DpParameters,
@@ -145,3 +147,23 @@ def test_measured_gas_meets_the_budgets(devnet, compiled_registry) -> None:
     gas = measure_gas(connect(devnet.rpc_url, devnet.chain_id), compiled_registry)
     for action, budget in GAS_BUDGETS.items():
         assert gas[action] <= budget, f"{action} used {gas[action]} gas, budget {budget}"
+
+
+def test_encryption_key_and_model_key_grant(parties) -> None:
+    from registry.chain import HpkeSuite
+    from registry.chain import errors as err
+
+    fed = parties.federation_id
+    key = hashlib.sha256(parties.analyst.account.encode()).digest()  # 32 bytes, the shape of an X25519 key
+    event = parties.analyst.register_encryption_key(HpkeSuite.DHKEM_X25519, key)
+    assert (event.account, event.suite, event.public_key) == (parties.analyst.account, HpkeSuite.DHKEM_X25519, key)
+    stored = parties.admin.encryption_key(parties.analyst.account)
+    assert stored.public_key_sha256 == hashlib.sha256(key).digest() == event.public_key_sha256
+    with pytest.raises(err.InvalidEncryptionKeyError) as caught:
+        parties.analyst2.register_encryption_key(HpkeSuite.MLKEM768_X25519, key)
+    assert (caught.value.length, caught.value.expected_length) == (32, 1216)
+    assert parties.admin.encryption_key(parties.analyst2.account).registered_at == 0
+    assert parties.key_holder.grant_key(fed, KeyKind.MODEL_KEY, parties.analyst.account, "QmModelKey", b"\x07" * 32)
+    assert parties.admin.key_grant(fed, KeyKind.MODEL_KEY, parties.analyst.account).key_epoch == 1
+    with pytest.raises(err.KeyNotGrantedError):
+        parties.admin.grant_key(fed, KeyKind.MODEL_KEY, parties.analyst2.account, "QmModelKey", b"\x07" * 32)

@@ -1944,4 +1944,95 @@ contract ModelRegistryTest is RegistryFixture, IModelRegistry {
         vm.expectRevert(abi.encodeWithSelector(ModelRegistryUnknownModelVersion.selector, fed, uint64(0)));
         registry.getModelVersion(fed, 0);
     }
+
+    // ------------------------------------------------------------------ encryption keys and model keys
+
+    function test_RegisterEncryptionKey() public {
+        bytes memory key = abi.encodePacked(keccak256("x25519 public key"));
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit EncryptionKeyRegistered(analyst, HpkeSuite.DhkemX25519, key, sha256(key));
+        vm.prank(analyst);
+        registry.registerEncryptionKey(HpkeSuite.DhkemX25519, key);
+        EncryptionKey memory stored = registry.getEncryptionKey(analyst);
+        assertTrue(stored.suite == HpkeSuite.DhkemX25519, "suite");
+        assertEq(stored.registeredAt, block.timestamp, "registered at");
+        assertEq(stored.publicKeySha256, sha256(key), "key hash");
+        // Replacing it (e.g. with a post-quantum hybrid key) is recorded too.
+        bytes memory hybrid = new bytes(1216);
+        hybrid[0] = 0x01;
+        vm.prank(analyst);
+        registry.registerEncryptionKey(HpkeSuite.MlKem768X25519, hybrid);
+        stored = registry.getEncryptionKey(analyst);
+        assertTrue(stored.suite == HpkeSuite.MlKem768X25519, "replaced suite");
+        assertEq(stored.publicKeySha256, sha256(hybrid), "replaced key hash");
+    }
+
+    function test_RevertWhen_RegisterEncryptionKeyOfWrongLength() public {
+        bytes memory key = new bytes(33);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ModelRegistryInvalidEncryptionKey.selector, HpkeSuite.DhkemX25519, uint256(33), uint256(32)
+            )
+        );
+        vm.prank(analyst);
+        registry.registerEncryptionKey(HpkeSuite.DhkemX25519, key);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ModelRegistryInvalidEncryptionKey.selector, HpkeSuite.MlKem768X25519, uint256(32), uint256(1216)
+            )
+        );
+        vm.prank(analyst);
+        registry.registerEncryptionKey(HpkeSuite.MlKem768X25519, new bytes(32));
+        assertEq(registry.getEncryptionKey(analyst).registeredAt, 0, "nothing registered");
+    }
+
+    function test_GrantModelKeyByKeyHolder() public {
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit KeyGranted(fed, analyst, address(0), KeyKind.ModelKey, keyHolder, "QmModelKey", SHA, 1);
+        vm.prank(keyHolder);
+        assertTrue(registry.grantKey(fed, KeyKind.ModelKey, analyst, "QmModelKey", SHA), "granted");
+        assertEq(registry.getKeyGrant(fed, KeyKind.ModelKey, address(0), analyst).keyEpoch, 1, "epoch recorded");
+    }
+
+    function test_RevertWhen_GrantModelKeyByNonKeyHolder() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ModelRegistryKeyNotGranted.selector, fed, KeyKind.PaillierPrivateKey, address(0), admin
+            )
+        );
+        vm.prank(admin);
+        registry.grantKey(fed, KeyKind.ModelKey, analyst, "QmModelKey", SHA);
+    }
+
+    function test_RevertGiven_ModelKeyGrantAfterKeyHolderRevoked() public {
+        vm.prank(admin);
+        registry.revokeKey(fed, KeyKind.PaillierPrivateKey, address(0), keyHolder);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ModelRegistryKeyGrantRevoked.selector,
+                fed,
+                KeyKind.PaillierPrivateKey,
+                address(0),
+                keyHolder,
+                uint48(block.timestamp)
+            )
+        );
+        vm.prank(keyHolder);
+        registry.grantKey(fed, KeyKind.ModelKey, analyst, "QmModelKey", SHA);
+    }
+
+    function test_RevokeModelKeyByAdmin() public {
+        vm.prank(keyHolder);
+        registry.grantKey(fed, KeyKind.ModelKey, analyst, "QmModelKey", SHA);
+        vm.prank(admin);
+        assertTrue(registry.revokeKey(fed, KeyKind.ModelKey, address(0), analyst), "revoked");
+        assertTrue(registry.isKeyHolder(fed, keyHolder), "revoking a model key leaves the epoch live");
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ModelRegistryKeyGrantRevoked.selector, fed, KeyKind.ModelKey, address(0), analyst, uint48(block.timestamp)
+            )
+        );
+        vm.prank(keyHolder);
+        registry.grantKey(fed, KeyKind.ModelKey, analyst, "QmModelKey2", keccak256("other"));
+    }
 }
