@@ -70,6 +70,8 @@ class _RootGroup(_LazyGroup):
         "codec": _Lazy("registry.commands.codec", "Data-tier image codec: keys, encrypt, decrypt, quality report."),
         "fl": _Lazy("registry.commands.fl", "Federated learning simulations (FedAvg, DP-SGD)."),
         "he": _Lazy("registry.commands.he", "Packed Paillier keys and encrypted updates (model tier)."),
+        "verify": _Lazy("registry.commands.verify", "Re-verify an artifact, a round or a model's lineage; exit 1 on "
+                        "mismatch.", "verify"),
     }
 
 

@@ -6,10 +6,12 @@ Public surface:
     reviewers:   :func:`assess_update`, :func:`assess_round`, :class:`UpdateAssessment`
     aggregator:  :class:`Aggregator` (no private key)
     key holder:  :class:`KeyHolder`
+    auditor:     :class:`Auditor` (:class:`Verification` of :class:`Check` s)
     errors:      :class:`RoleError` and its subclasses
 """
 
 from registry.roles.aggregator import AggregateResult, Aggregator, ExcludedUpdate
+from registry.roles.auditor import Auditor, Check, Verification
 from registry.roles.context import DEFAULT_MAX_UPDATE_BYTES, EpochKeys, FederationContext
 from registry.roles.errors import (
     ChainMismatchError,
@@ -24,6 +26,8 @@ from registry.roles.review import UpdateAssessment, assess_round, assess_update
 __all__ = [
     "AggregateResult",
     "Aggregator",
+    "Auditor",
+    "Check",
     "ChainMismatchError",
     "DEFAULT_MAX_UPDATE_BYTES",
     "EpochKeys",
@@ -36,6 +40,7 @@ __all__ = [
     "RoundReview",
     "TooFewUsableUpdatesError",
     "UpdateAssessment",
+    "Verification",
     "assess_round",
     "assess_update",
 ]

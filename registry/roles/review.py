@@ -25,7 +25,7 @@ from clients.he import (
 from registry.chain import ExclusionReason, events
 from registry.roles.context import EpochKeys, FederationContext
 from registry.roles.errors import ChainMismatchError
-from registry.store import ArtifactNotFoundError, ArtifactTooLargeError, IntegrityError
+from registry.store import ArtifactNotFoundError, ArtifactTooLargeError, IntegrityError, StoreRequestError
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,8 @@ def assess_update(
                        f"registered size {submission.size} B exceeds the limit of {max_update_bytes} B")
     try:
         blob = context.fetch_verified(submission.as_artifact())
-    except ArtifactNotFoundError as exc:
+    except (ArtifactNotFoundError, StoreRequestError) as exc:
+        # The node lacks it, or refuses to serve it (e.g. a block corrupted on its disk): not retrievable.
         return refused(ExclusionReason.UNAVAILABLE, str(exc))
     except (IntegrityError, ArtifactTooLargeError, ChainMismatchError) as exc:
         return refused(ExclusionReason.CONTENT_MISMATCH, str(exc))
