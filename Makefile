@@ -26,8 +26,10 @@ demo: setup
 # pytest last, so its summary is the closing line of the run.
 test: setup lint slither test-solidity test-python
 
+# lint-imports checks the layer contracts in pyproject.toml ([tool.importlinter]).
 lint: setup
 	$(VENV)/bin/ruff check registry clients scripts tests
+	$(VENV)/bin/lint-imports --no-cache
 
 test-python: setup
 	$(VENV)/bin/pytest

@@ -4,6 +4,11 @@ The compiler is ``scripts/solc``, the same launcher Forge uses (npm ``solc`` 0.8
 optimizer and EVM settings as ``foundry.toml``, so Python deploys the bytecode the Foundry tests test.
 Compiling the WebAssembly compiler takes tens of seconds, so outputs are cached under ``build/chain``
 keyed by the sha256 of the sources and settings.
+
+The ``ModelRegistry`` build also ships as package data (``registry/chain/compiled/ModelRegistry.json``),
+so that reading the chain and deploying need neither solc nor ``node_modules``: see
+:func:`registry_contract`. ``tests/chain/test_packaged_abi.py`` fails when that file is stale;
+:data:`REGENERATE_COMMAND` rewrites it.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +34,9 @@ SETTINGS: dict[str, Any] = {
     "remappings": REMAPPINGS,
     "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
 }
+# The packaged ModelRegistry build, inside the ``registry.chain`` package (see pyproject package-data).
+PACKAGED_REGISTRY = "compiled/ModelRegistry.json"
+REGENERATE_COMMAND = ".venv/bin/python scripts/package_abi.py"
 
 
 @dataclass(frozen=True)
@@ -50,8 +59,21 @@ def _standard_input(root: Path) -> dict[str, Any]:
     return {"language": "Solidity", "sources": sources, "settings": SETTINGS}
 
 
+def _canonical(standard_input: dict[str, Any]) -> bytes:
+    return json.dumps(standard_input, sort_keys=True).encode()
+
+
+def input_sha256(root: Path = PROJECT_ROOT) -> str:
+    """The sha256 of the compiler input for ``root/contracts``: every source and the settings.
+
+    Raises:
+        CompilationError: If ``root/contracts`` holds no Solidity source.
+    """
+    return hashlib.sha256(_canonical(_standard_input(root))).hexdigest()
+
+
 def _cache_key(standard_input: dict[str, Any], root: Path) -> str:
-    digest = hashlib.sha256(json.dumps(standard_input, sort_keys=True).encode())
+    digest = hashlib.sha256(_canonical(standard_input))
     # Imported OpenZeppelin sources are part of the input too; their version pins them.
     oz = root / "node_modules" / "@openzeppelin" / "contracts" / "package.json"
     if oz.exists():
@@ -113,3 +135,65 @@ def compile_registry(root: Path = PROJECT_ROOT) -> CompiledContract:
         CompilationError: If compilation fails.
     """
     return compile_contracts(root)["ModelRegistry"]
+
+
+def packaged_registry() -> tuple[CompiledContract, str]:
+    """The ``ModelRegistry`` build shipped as package data, and the :func:`input_sha256` it was built from.
+
+    Raises:
+        CompilationError: If the package data is missing or unreadable.
+    """
+    resource = resources.files("registry.chain").joinpath(PACKAGED_REGISTRY)
+    try:
+        data = json.loads(resource.read_text())
+        contract = CompiledContract(
+            name=data["name"], abi=data["abi"], bytecode=data["bytecode"], deployed_bytecode=data["deployed_bytecode"]
+        )
+        return contract, data["input_sha256"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CompilationError(
+            f"packaged contract build {resource} is missing or corrupt ({exc!r}); "
+            f"reinstall the package or regenerate it with `{REGENERATE_COMMAND}`"
+        ) from exc
+
+
+def registry_contract(root: Path = PROJECT_ROOT) -> CompiledContract:
+    """The ``ModelRegistry`` ABI and bytecode, compiled only when the packaged build cannot be trusted.
+
+    The packaged build is used when it was built from the sources in ``root/contracts``, or when there are
+    no sources (an installed package): reading the chain or deploying then needs neither solc nor
+    ``node_modules``. A checkout whose contracts changed since the package data was written is compiled
+    instead, so that nothing deploys or decodes with a stale build.
+
+    Raises:
+        CompilationError: If the package data is unreadable, or the changed contracts do not compile.
+    """
+    contract, built_from = packaged_registry()
+    if (root / "contracts").is_dir() and input_sha256(root) != built_from:
+        return compile_registry(root)
+    return contract
+
+
+def write_package_data(root: Path = PROJECT_ROOT) -> Path:
+    """Compile ``ModelRegistry`` from ``root/contracts`` and write it as the packaged build.
+
+    Returns:
+        The file written.
+
+    Raises:
+        CompilationError: If compilation fails.
+    """
+    contract = compile_registry(root)
+    data = {
+        "name": contract.name,
+        "input_sha256": input_sha256(root),
+        "abi": contract.abi,
+        "bytecode": contract.bytecode,
+        "deployed_bytecode": contract.deployed_bytecode,
+    }
+    path = root / "registry" / "chain" / PACKAGED_REGISTRY
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    tmp.replace(path)
+    return path

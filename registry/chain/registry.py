@@ -14,7 +14,7 @@ from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from registry.chain import events as ev
-from registry.chain.compiler import CompiledContract, compile_registry
+from registry.chain.compiler import CompiledContract, registry_contract
 from registry.chain.errors import (
     ErrorDecoder,
     RegistryNotDeployedError,
@@ -79,7 +79,7 @@ class ModelRegistry:
         tx_timeout: float = 60.0,
     ) -> None:
         self.w3 = w3
-        self.compiled = compiled or compile_registry()
+        self.compiled = compiled or registry_contract()
         self.address = to_checksum_address(address)
         self.sender = sender
         self.account = _address(sender)
@@ -99,7 +99,7 @@ class ModelRegistry:
         Raises:
             TransactionFailedError: If the deployment reverts.
         """
-        compiled = compiled or compile_registry()
+        compiled = compiled or registry_contract()
         factory = w3.eth.contract(abi=compiled.abi, bytecode=compiled.bytecode)
         operator_address = to_checksum_address(operator) if operator else _address(deployer)
         receipt = _send(w3, factory.constructor(operator_address), deployer, ErrorDecoder(compiled.abi), 120.0)
