@@ -6,15 +6,18 @@ packed-Paillier updates; the aggregator sums them without any key; the key holde
 the update CIDs, decrypts, evaluates and finalizes model version 1; an auditor re-verifies every hash.
 Every artifact goes to the real IPFS node and every record to the real chain.
 
+Every party has its own keystore (chain key as Web3 Secret Storage JSON, HPKE key pair, secrets sealed under
+the passphrase) and registers its HPKE public key on chain. Secrets travel only sealed: the data owner seals
+its codec key for each analyst's registered key (the blob on IPFS, the grant on chain), the key holder keeps
+the Paillier private key and the epoch's model key in its keystore and grants the model key sealed to each
+analyst, and the global model goes to IPFS encrypted under the model key (AES-256-GCM).
+
 Stand-ins until later issues land (each is said in the output too):
-- the codec key is handed to the analysts in-process (key wrapping comes later); each analyst's codec grant on
-  chain points at a grant record (owner, analyst, dataset; no secret inside), which the chain requires before
-  the analyst may name the dataset as an update's parent;
-- the Paillier private key never leaves the key holder; its on-chain grant points at a custody record
-  (key holder, key fingerprint; no secret inside) where a wrapped key will go;
+- the parties run in one process (one keystore and account each); agents as processes come later;
+- the Paillier private key never leaves the key holder, which generated it; its on-chain grant points at a
+  custody record (key holder, key fingerprint; no secret inside), as there is nobody to hand it to yet;
 - the initial model (version 0) is agreed by seed, ``build_model(model, seed)``: the registry has no
-  artifact kind for a model that no round produced;
-- the global model is published in clear (federation-key encryption of models comes with key wrapping).
+  artifact kind for a model that no round produced.
 
 Run it with ``scripts/demo.py`` (``make demo``), or call :func:`run_demo_round` with devnet settings.
 """
@@ -24,8 +27,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import secrets
+import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -51,13 +58,14 @@ from clients.fl import (
 )
 from clients.he import (
     EncodingParams,
-    KeyPair,
     UpdateContext,
     aggregate_update_bytes,
     encoding_digest,
     encrypt_update,
     generate_keypair,
     key_fingerprint,
+    private_key_from_bytes,
+    private_key_to_bytes,
     public_key_to_bytes,
 )
 from registry.chain import (
@@ -67,13 +75,23 @@ from registry.chain import (
     KeyKind,
     ModelRegistry,
     Role,
-    compile_registry,
     connect,
     events,
 )
 from registry.config import Settings
 from registry.devnet import dev_account
-from registry.roles import Aggregator, FederationContext, KeyHolder
+from registry.keystore import DEFAULT_SCRYPT_N, PASSPHRASE_ENV, Keystore
+from registry.roles import (
+    Aggregator,
+    FederationContext,
+    KeyHolder,
+    grant_sealed,
+    new_model_key,
+    open_grant,
+    open_model,
+    publish_encryption_key,
+    seal_model,
+)
 from registry.store import ArtifactStore, StoredArtifact
 
 # One dev account per party (Anvil's public development mnemonic).
@@ -103,6 +121,9 @@ class RoundOptions:
         model: Model name for :func:`clients.fl.build_model`.
         seed: Seed of the data split, partitions, initial model and training.
         workers: Processes for Paillier encryption/decryption (``None``: one per core).
+        passphrase: Passphrase of the parties' keystores (default: ``FLEP_PASSPHRASE``, else a random one
+            for this run only).
+        scrypt_n: scrypt cost of the keystores (keep the default; tests lower it).
     """
 
     paillier_bits: int = 2048
@@ -111,6 +132,8 @@ class RoundOptions:
     model: str = "cnn"
     seed: int = 0
     workers: int | None = None
+    passphrase: str | None = field(default=None, repr=False)
+    scrypt_n: int = DEFAULT_SCRYPT_N
 
 
 @dataclass
@@ -131,6 +154,8 @@ class RoundSummary:
         artifacts_total: Artifacts the federation registered.
         artifacts_verified: Artifacts whose chain digest and IPFS content both verified.
         key_grants_verified: Key grants whose blob on IPFS matches the sha256 in the grant event.
+        keystores: Directory holding every party's keystore (one subdirectory per party).
+        model_opened_by: Analysts that opened their model-key grant and decrypted the global model.
         gas: ``(party, action, gas used)`` of every transaction, in order.
         lineage: ``{"model": id, "aggregate": id, "updates": [ids], "datasets": [ids]}`` artifact ids.
         seconds: Wall time of the round.
@@ -152,6 +177,8 @@ class RoundSummary:
     gas: list[tuple[str, str, int]] = field(default_factory=list)
     lineage: dict[str, object] = field(default_factory=dict)
     seconds: float = 0.0
+    keystores: str = ""
+    model_opened_by: list[str] = field(default_factory=list)
 
 
 class Narrator:
@@ -231,21 +258,42 @@ def read_sheet(sheet: np.ndarray, num_classes: int = 10) -> LabelledData:
 # ---------------------------------------------------------------------------------------------- parties
 
 
+def create_keystores(settings: Settings, options: RoundOptions, narrator: Narrator) -> dict[str, Keystore]:
+    """One keystore per party, under a new directory in the devnet home, each keeping its dev account's key.
+
+    The development accounts are the funded ones on the devnet; their keys are public knowledge, but every
+    other secret of the party (HPKE key, grants, Paillier key, model key) is new and sealed.
+    """
+    passphrase = options.passphrase or os.environ.get(PASSPHRASE_ENV) or secrets.token_urlsafe(24)
+    root = Path(tempfile.mkdtemp(prefix="keystores-", dir=settings.home))
+    indices = {**ACCOUNT_INDEX, **{f"analyst-{i + 1}": FIRST_ANALYST_ACCOUNT + i for i in range(options.analysts)}}
+    stores = {name: Keystore.create(root / name.replace(" ", "-"), passphrase,
+                                    private_key=dev_account(index).key, scrypt_n=options.scrypt_n)
+              for name, index in indices.items()}
+    narrator.summary.keystores = str(root)
+    source = "FLEP_PASSPHRASE" if (options.passphrase or os.environ.get(PASSPHRASE_ENV)) else "a random passphrase"
+    narrator.note(f"{len(stores)} keystores (chain key, HPKE X25519 key pair, sealed secrets) in {root}, "
+                  f"sealed with {source}")
+    return stores
+
+
 @dataclass
 class Federation:
-    """What every party knows after set-up: the registry (as admin), the store, the ids, the encoding."""
+    """What every party knows after set-up: the registry (as admin), the store, the ids, the encoding, and
+    (because the parties share this process) each party's keystore."""
 
     admin: ModelRegistry
     store: ArtifactStore
     federation_id: int
     deploy_block: int
     encoding: EncodingParams
+    keystores: dict[str, Keystore]
 
     def party(self, name: str) -> ModelRegistry:
-        return self.admin.as_account(dev_account(ACCOUNT_INDEX[name]))
+        return self.admin.as_account(self.keystores[name].account)
 
     def analyst(self, index: int) -> ModelRegistry:
-        return self.admin.as_account(dev_account(FIRST_ANALYST_ACCOUNT + index))
+        return self.party(f"analyst-{index + 1}")
 
     def context(self, registry: ModelRegistry) -> FederationContext:
         """The federation as seen through ``registry``'s account."""
@@ -256,15 +304,15 @@ class Federation:
         return self.context(registry).epoch_keys(registry.federation(self.federation_id).key_epoch).public_key
 
 
-def admin_sets_up(settings: Settings, options: RoundOptions, narrator: Narrator) -> tuple[Federation, KeyPair]:
+def admin_sets_up(settings: Settings, options: RoundOptions, keystores: dict[str, Keystore],
+                  narrator: Narrator) -> Federation:
     """Admin deploys the registry, creates the federation, records the Paillier public key and grants roles.
 
-    Returns:
-        The federation, and the Paillier key pair, which only the key holder keeps.
+    The key holder generates the Paillier key pair and keeps the private key in its keystore.
     """
     w3 = connect(settings.rpc_url, settings.chain_id)
     store = ArtifactStore(settings.ipfs_api)
-    admin, deployment = ModelRegistry.deploy(w3, dev_account(ACCOUNT_INDEX["admin"]), compiled=compile_registry())
+    admin, deployment = ModelRegistry.deploy(w3, keystores["admin"].account)
     narrator.summary.registry_address, narrator.summary.deploy_block = deployment.address, deployment.block
     narrator.step("admin", f"deploy ModelRegistry at {deployment.address}", registry=admin)
     federation_id = admin.create_federation(admin.account, options.analysts, CodecKeyPolicy.PER_DATA_OWNER)
@@ -275,10 +323,13 @@ def admin_sets_up(settings: Settings, options: RoundOptions, narrator: Narrator)
     # The key holder generates the pair itself, so the private key never leaves it.
     started = time.perf_counter()
     keys = generate_keypair(options.paillier_bits)
+    keystores["key holder"].put_secret("paillier-epoch-1", private_key_to_bytes(keys.private_key))
     narrator.step("key holder", f"generate a {options.paillier_bits}-bit packed-Paillier key pair "
-                                f"({time.perf_counter() - started:.1f} s); hands the public key to the admin")
+                                f"({time.perf_counter() - started:.1f} s), seal the private key in its keystore, "
+                                "hand the public key to the admin")
     federation = Federation(admin, store, federation_id, deployment.block,
-                            EncodingParams(clip_bound=1.0, value_bits=16, max_clients=10, max_weight=1024))
+                            EncodingParams(clip_bound=1.0, value_bits=16, max_clients=10, max_weight=1024),
+                            keystores)
     public = store.put_bytes(public_key_to_bytes(keys.public_key))
     epoch = admin.start_key_epoch(federation_id, _as_input(public), encoding_digest(federation.encoding))
     narrator.step("admin", f"start key epoch {epoch}: the Paillier public key and the encoding parameters' digest",
@@ -288,13 +339,13 @@ def admin_sets_up(settings: Settings, options: RoundOptions, narrator: Narrator)
     custody = json.dumps({
         "kind": "paillier-private-key-custody", "federation_id": federation_id, "key_holder": holder.account,
         "public_key_sha256": public.sha256, "key_fingerprint": key_fingerprint(keys.public_key).hex(),
-        "wrapped_key": None, "note": "generated and kept by the key holder; key wrapping comes in a later issue",
+        "wrapped_key": None, "note": "generated by the key holder and sealed in its keystore; nothing to hand over",
     }, sort_keys=True).encode()
     custody_stored = store.put_bytes(custody)
     admin.grant_key(federation_id, KeyKind.PAILLIER_PRIVATE_KEY, holder.account, custody_stored.cid,
                     bytes.fromhex(custody_stored.sha256))
     narrator.step("admin", "grant the Paillier private key to the key holder", custody_stored.cid, admin)
-    narrator.note("the grant points at a custody record (no secret inside): key wrapping comes in a later issue")
+    narrator.note("the grant points at a custody record (no secret inside): the key holder generated the key")
 
     admin.grant_role(federation_id, Role.DATA_OWNER, federation.party("owner").account)
     narrator.step("admin", "grant DATA_OWNER to the owner", registry=admin)
@@ -303,7 +354,23 @@ def admin_sets_up(settings: Settings, options: RoundOptions, narrator: Narrator)
         narrator.step("admin", f"grant ANALYST to analyst-{i + 1}", registry=admin)
     admin.grant_role(federation_id, Role.AGGREGATOR, federation.party("aggregator").account)
     narrator.step("admin", "grant AGGREGATOR to the aggregator", registry=admin)
-    return federation, keys
+    for name in [f"analyst-{i + 1}" for i in range(options.analysts)] + ["key holder"]:
+        party = federation.party(name)
+        publish_encryption_key(party, keystores[name])
+        narrator.step(name, "register its HPKE public key (grants to it are sealed for this key)", registry=party)
+    return federation
+
+
+def key_holder_grants_model_key(federation: Federation, options: RoundOptions, narrator: Narrator) -> None:
+    """Key holder: a fresh model key for key epoch 1, kept in its keystore, granted sealed to each analyst."""
+    holder = federation.party("key holder")
+    model_key = new_model_key()
+    federation.keystores["key holder"].put_secret("model-key-epoch-1", model_key)
+    for i in range(options.analysts):
+        analyst = federation.analyst(i).account
+        grant = grant_sealed(federation.context(holder), KeyKind.MODEL_KEY, analyst, model_key, epoch=1)
+        narrator.step("key holder", f"grant the epoch-1 model key to analyst-{i + 1}, sealed for its registered "
+                                    "key", grant.cid, holder)
 
 
 @dataclass(frozen=True)
@@ -316,7 +383,7 @@ class Dataset:
 
 
 def owner_publishes(federation: Federation, train: LabelledData, options: RoundOptions,
-                    narrator: Narrator) -> tuple[list[Dataset], CodecKey]:
+                    narrator: Narrator) -> list[Dataset]:
     """Data owner: one digit sheet per analyst, encrypted with the codec (exact mode), on IPFS and on chain."""
     owner = federation.party("owner")
     key = CodecKey.generate()
@@ -330,17 +397,11 @@ def owner_publishes(federation: Federation, train: LabelledData, options: RoundO
         narrator.step("owner", f"register dataset #{artifact_id}: {len(indices)} digits as a "
                                f"{sheet.shape[0]}x{sheet.shape[1]} cipher sheet ({stored.size:,} B)",
                       stored.cid, owner)
-        analyst = federation.analyst(i).account
-        record = federation.store.put_bytes(json.dumps({
-            "kind": "codec-key-grant-record", "federation_id": federation.federation_id, "owner": owner.account,
-            "analyst": analyst, "dataset": artifact_id, "wrapped_key": None,
-            "note": "the codec key is handed over in-process until key wrapping lands",
-        }, sort_keys=True).encode())
-        owner.grant_key(federation.federation_id, KeyKind.CODEC_KEY, analyst, record.cid, bytes.fromhex(record.sha256))
-        narrator.step("owner", f"grant the codec key to analyst-{i + 1} (needed to train on dataset #{artifact_id})",
-                      record.cid, owner)
-    narrator.note("the codec key is handed to the analysts in-process for now: key wrapping comes in a later issue")
-    return datasets, key
+        grant = grant_sealed(federation.context(owner), KeyKind.CODEC_KEY, federation.analyst(i).account,
+                             key.to_bytes())
+        narrator.step("owner", f"grant the codec key to analyst-{i + 1}, sealed for its registered key (needed "
+                               f"to decrypt and train on dataset #{artifact_id})", grant.cid, owner)
+    return datasets
 
 
 def admin_opens_round(federation: Federation, narrator: Narrator) -> int:
@@ -352,11 +413,14 @@ def admin_opens_round(federation: Federation, narrator: Narrator) -> int:
     return round_
 
 
-def analyst_trains(federation: Federation, index: int, round_: int, dataset: Dataset, codec_key: CodecKey,
+def analyst_trains(federation: Federation, index: int, round_: int, dataset: Dataset,
                    initial: np.ndarray, options: RoundOptions, narrator: Narrator) -> int:
-    """Analyst: fetch + verify + decrypt its dataset, train, encrypt the update, upload, submit it."""
+    """Analyst: open its codec-key grant, fetch + verify + decrypt its dataset, train, encrypt, upload, submit."""
     name = f"analyst-{index + 1}"
     analyst = federation.analyst(index)
+    owner = federation.party("owner").account
+    codec_key = CodecKey.from_json(open_grant(federation.context(analyst), federation.keystores[name],
+                                              KeyKind.CODEC_KEY, key_owner=owner).decode())
     record = analyst.artifact(dataset.artifact_id, from_block=federation.deploy_block)
     sheet = decrypt(_fetch_verified(analyst, federation.store, record), codec_key)
     data = read_sheet(sheet)
@@ -428,17 +492,20 @@ def recompute_aggregate(registry: ModelRegistry, federation: Federation, round_:
     return record, recomputed
 
 
-def key_holder_finalizes(federation: Federation, keys: KeyPair, round_: int, initial: np.ndarray,
+def key_holder_finalizes(federation: Federation, round_: int, initial: np.ndarray,
                          test: LabelledData, options: RoundOptions, narrator: Narrator) -> int:
-    """Key holder: re-check the round from the chain, recompute the aggregate, decrypt, evaluate, finalize."""
+    """Key holder: re-check the round from the chain, recompute the aggregate, decrypt, evaluate, publish the
+    model sealed under the epoch's model key, finalize."""
     holder = federation.party("key holder")
+    keystore = federation.keystores["key holder"]
     epoch = holder.round(federation.federation_id, round_).key_epoch
-    role = KeyHolder(federation.context(holder), {epoch: keys.private_key}, initial.size)
+    private_key = private_key_from_bytes(keystore.get_secret(f"paillier-epoch-{epoch}"))
+    role = KeyHolder(federation.context(holder), {epoch: private_key}, initial.size)
     review, mean_delta = role.decrypt_round(round_, options.workers)
     aggregate = review.aggregate
     record = holder.artifact(review.aggregate_id, from_block=federation.deploy_block)
     narrator.summary.aggregate_sha256 = record.sha256.hex()
-    narrator.summary.recomputed_sha256 = hashlib.sha256(aggregate.to_bytes(keys.public_key)).hexdigest()
+    narrator.summary.recomputed_sha256 = hashlib.sha256(aggregate.to_bytes(private_key.public_key)).hexdigest()
     narrator.step("key holder", f"re-check every update of round {round_} from the chain, recompute the aggregate "
                                 f"of {list(review.included)}: byte-identical, sha256 matches the chain", record.cid)
 
@@ -452,13 +519,16 @@ def key_holder_finalizes(federation: Federation, keys: KeyPair, round_: int, ini
 
     buffer = io.BytesIO()
     np.save(buffer, get_flat_params(model), allow_pickle=False)
-    model_stored = federation.store.put_bytes(buffer.getvalue())
+    sealed = seal_model(keystore.get_secret(f"model-key-epoch-{epoch}"), buffer.getvalue(),
+                        federation.federation_id, round_, epoch)
+    model_stored = federation.store.put_bytes(sealed)
     report = {"round": round_, "model": options.model, "num_parameters": int(mean_delta.size),
               "accuracy": metrics.accuracy, "f1": metrics.f1, "num_test_samples": metrics.num_samples,
               "paillier_bits": options.paillier_bits, "quantization_bound": aggregate.layout.quantization_bound,
               "weights_total": aggregate.weights_total, "dp": None}
     metrics_stored = federation.store.put_bytes(json.dumps(report, sort_keys=True).encode())
-    narrator.step("key holder", "upload the global model (float32 .npy)", model_stored.cid)
+    narrator.step("key holder", "upload the global model (float32 .npy) encrypted under the epoch's model key "
+                                "(AES-256-GCM)", model_stored.cid)
     narrator.step("key holder", "upload the metrics JSON", metrics_stored.cid)
     version = role.finalize(round_, _as_input(model_stored), _as_input(metrics_stored), DpParameters.none(), 0)
     narrator.summary.model_version = version
@@ -466,9 +536,32 @@ def key_holder_finalizes(federation: Federation, keys: KeyPair, round_: int, ini
     return version
 
 
+def analysts_read_model(federation: Federation, version: int, options: RoundOptions, narrator: Narrator) -> None:
+    """Each analyst opens its model-key grant and decrypts the new global model from IPFS.
+
+    Raises:
+        DemoRoundError: If a decrypted model is not a float32 vector of the model's size.
+    """
+    for i in range(options.analysts):
+        name = f"analyst-{i + 1}"
+        analyst = federation.analyst(i)
+        context = federation.context(analyst)
+        stored = analyst.model_version(federation.federation_id, version)
+        epoch = analyst.round(federation.federation_id, stored.round).key_epoch
+        model_key = open_grant(context, federation.keystores[name], KeyKind.MODEL_KEY)
+        record = analyst.artifact(stored.global_model_artifact, from_block=federation.deploy_block)
+        params = np.load(io.BytesIO(open_model(model_key, context.fetch_verified(record), federation.federation_id,
+                                               stored.round, epoch)), allow_pickle=False)
+        if params.dtype != np.float32 or params.ndim != 1:
+            raise DemoRoundError(f"{name}: model v{version} decrypted to {params.dtype} {params.shape}")
+        narrator.summary.model_opened_by.append(analyst.account)
+        narrator.step(name, f"open its model-key grant, decrypt model v{version} ({params.size:,} parameters)",
+                      record.cid)
+
+
 def auditor_checks(federation: Federation, version: int, narrator: Narrator, console: Console) -> None:
     """Auditor (chain + IPFS only): re-verify every artifact, recompute the aggregate, print the lineage."""
-    auditor = federation.admin.as_account(dev_account(ACCOUNT_INDEX["auditor"]).address)
+    auditor = federation.admin.as_account(federation.keystores["auditor"].address)
     fid, from_block = federation.federation_id, federation.deploy_block
     model_version = auditor.model_version(fid, version)
     everything = auditor.artifacts(federation_id=fid, from_block=from_block)
@@ -547,8 +640,10 @@ def run_demo_round(settings: Settings, options: RoundOptions | None = None,
                   f"{options.paillier_bits}-bit packed Paillier, {options.local_epochs} local epoch(s), no DP")
 
     train, test = split_train_test(load_digits_data(), 0.2, seed=options.seed)
-    federation, keys = admin_sets_up(settings, options, narrator)
-    datasets, codec_key = owner_publishes(federation, train, options, narrator)
+    keystores = create_keystores(settings, options, narrator)
+    federation = admin_sets_up(settings, options, keystores, narrator)
+    key_holder_grants_model_key(federation, options, narrator)
+    datasets = owner_publishes(federation, train, options, narrator)
     # Version 0 is agreed by seed: the registry has no artifact kind for a model no round produced.
     initial = get_flat_params(build_model(options.model, train.sample_shape, train.num_classes, seed=options.seed))
     initial = initial.astype(np.float64)
@@ -556,9 +651,10 @@ def run_demo_round(settings: Settings, options: RoundOptions | None = None,
                   f"{initial.size:,} parameters, agreed by seed")
     round_ = admin_opens_round(federation, narrator)
     for i, dataset in enumerate(datasets):
-        analyst_trains(federation, i, round_, dataset, codec_key, initial, options, narrator)
+        analyst_trains(federation, i, round_, dataset, initial, options, narrator)
     aggregator_sums(federation, round_, initial.size, narrator)
-    version = key_holder_finalizes(federation, keys, round_, initial, test, options, narrator)
+    version = key_holder_finalizes(federation, round_, initial, test, options, narrator)
+    analysts_read_model(federation, version, options, narrator)
     auditor_checks(federation, version, narrator, console)
     summary.seconds = time.perf_counter() - started
     console.print(gas_table(summary))

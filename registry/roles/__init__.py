@@ -7,6 +7,8 @@ Public surface:
     aggregator:  :class:`Aggregator` (no private key)
     key holder:  :class:`KeyHolder`
     auditor:     :class:`Auditor` (:class:`Verification` of :class:`Check` s)
+    key custody: :func:`publish_encryption_key`, :func:`grant_sealed`, :func:`open_grant` (sealed grants),
+                 :func:`new_model_key`, :func:`seal_model`, :func:`open_model` (models under the model key)
     errors:      :class:`RoleError` and its subclasses
 """
 
@@ -20,7 +22,16 @@ from registry.roles.errors import (
     RoundNotReadyError,
     TooFewUsableUpdatesError,
 )
+from registry.roles.grants import (
+    GrantError,
+    GrantResult,
+    grant_sealed,
+    open_grant,
+    publish_encryption_key,
+    registered_encryption_key,
+)
 from registry.roles.key_holder import KeyHolder, RoundReview
+from registry.roles.models import ModelSealError, new_model_key, open_model, seal_model
 from registry.roles.review import UpdateAssessment, assess_round, assess_update
 
 __all__ = [
@@ -33,7 +44,10 @@ __all__ = [
     "EpochKeys",
     "ExcludedUpdate",
     "FederationContext",
+    "GrantError",
+    "GrantResult",
     "KeyHolder",
+    "ModelSealError",
     "RoleError",
     "RoundDisputedError",
     "RoundNotReadyError",
@@ -43,4 +57,11 @@ __all__ = [
     "Verification",
     "assess_round",
     "assess_update",
+    "grant_sealed",
+    "new_model_key",
+    "open_grant",
+    "open_model",
+    "publish_encryption_key",
+    "registered_encryption_key",
+    "seal_model",
 ]

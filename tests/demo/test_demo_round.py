@@ -18,15 +18,19 @@ import pytest
 import torch
 from rich.console import Console
 
+from clients.codec import CodecKey
 from clients.fl import load_digits_data
 from clients.he import aggregate_update_bytes, public_key_from_bytes
-from registry.chain import ArtifactKind, ModelRegistry, RoundStatus, connect, events
+from registry.chain import ArtifactKind, KeyKind, ModelRegistry, RoundStatus, connect, events
 from registry.config import load_settings
 from registry.devnet import Devnet, dev_account
+from registry.keystore import Keystore
+from registry.roles import FederationContext, GrantError, ModelSealError, open_grant, open_model
 from registry.store import ArtifactStore
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "demo_round.py"
 CHANCE = 0.1  # ten digit classes
+PASSPHRASE = "demo-test-passphrase"
 
 
 def _load_demo_round() -> ModuleType:
@@ -47,7 +51,8 @@ def round_result(devnet_manager: Devnet):
     torch.set_num_threads(1)
     settings = load_settings({"FLEP_HOME": str(devnet_manager.home)})
     output = io.StringIO()
-    options = demo_round.RoundOptions(paillier_bits=1024, analysts=3, local_epochs=1, workers=1)
+    options = demo_round.RoundOptions(paillier_bits=1024, analysts=3, local_epochs=1, workers=1,
+                                      passphrase=PASSPHRASE, scrypt_n=2**10)
     summary = demo_round.run_demo_round(settings, options, Console(file=output, width=200))
     return settings, summary, output.getvalue()
 
@@ -109,25 +114,48 @@ def test_every_artifact_verifies_on_chain_and_on_ipfs(round_result) -> None:
         content = store.get_bytes(record.cid, expected_sha256=record.sha256.hex())
         assert len(content) == record.size
     grants = registry.events(events.KeyGranted, from_block=summary.deploy_block, federation_id=summary.federation_id)
-    assert [g.kind.name for g in grants] == ["PAILLIER_PRIVATE_KEY"] + ["CODEC_KEY"] * 3
-    assert summary.key_grants_verified == 4
+    assert [g.kind.name for g in grants] == ["PAILLIER_PRIVATE_KEY"] + ["MODEL_KEY"] * 3 + ["CODEC_KEY"] * 3
+    assert summary.key_grants_verified == 7
     custody = json.loads(store.get_bytes(grants[0].wrapped_key_cid, expected_sha256=grants[0].wrapped_key_sha256.hex()))
     assert custody["key_holder"] == grants[0].account and custody["wrapped_key"] is None
     analysts = {u.submitter for u in everything if u.kind == ArtifactKind.MODEL_UPDATE}
-    assert {g.account for g in grants[1:]} == analysts
+    assert {g.account for g in grants[1:4]} == {g.account for g in grants[4:]} == analysts
 
 
-def test_global_model_is_better_than_chance_and_matches_its_metrics(round_result) -> None:
+def test_global_model_is_better_than_chance_and_only_members_can_read_it(round_result) -> None:
     settings, summary, _ = round_result
     registry = _auditor(settings, summary)
     store = ArtifactStore(settings.ipfs_api)
-    version = registry.model_version(summary.federation_id, 1)
+    fid = summary.federation_id
+    version = registry.model_version(fid, 1)
     metrics_record = registry.artifact(version.metrics_artifact, from_block=summary.deploy_block)
     metrics = json.loads(store.get_bytes(metrics_record.cid, expected_sha256=metrics_record.sha256.hex()))
     assert metrics["accuracy"] == summary.accuracy > 2 * CHANCE
     model_record = registry.artifact(version.global_model_artifact, from_block=summary.deploy_block)
-    params = np.load(io.BytesIO(store.get_bytes(model_record.cid, expected_sha256=model_record.sha256.hex())))
+    sealed = store.get_bytes(model_record.cid, expected_sha256=model_record.sha256.hex())
+    with pytest.raises(ValueError):  # on IPFS the model is ciphertext, not a .npy
+        np.load(io.BytesIO(sealed), allow_pickle=False)
+    # A member opens its sealed model-key grant from its own keystore and reads the model.
+    keystore = Keystore.open(Path(summary.keystores) / "analyst-1", PASSPHRASE)
+    context = FederationContext(registry, store, fid, summary.deploy_block)
+    model_key = open_grant(context, keystore, KeyKind.MODEL_KEY)
+    params = np.load(io.BytesIO(open_model(model_key, sealed, fid, version.round, 1)), allow_pickle=False)
     assert params.dtype == np.float32 and params.size == metrics["num_parameters"]
+    assert summary.model_opened_by == [u.submitter for u in registry.artifacts(federation_id=fid,
+                                       from_block=summary.deploy_block) if u.kind == ArtifactKind.MODEL_UPDATE]
+    # The aggregator holds no model-key grant, and the model does not open under another key.
+    aggregator = Keystore.open(Path(summary.keystores) / "aggregator", PASSPHRASE)
+    with pytest.raises(GrantError, match="does not exist"):
+        open_grant(context, aggregator, KeyKind.MODEL_KEY)
+    with pytest.raises(ModelSealError):
+        open_model(bytes(32), sealed, fid, version.round, 1)
+    # Nothing secret in clear on disk: the codec key's secret appears in no keystore file.
+    owner = registry.events(events.DatasetRegistered, summary.deploy_block, federation_id=fid)[0].owner
+    codec_key = CodecKey.from_json(open_grant(context, keystore, KeyKind.CODEC_KEY, key_owner=owner).decode())
+    secret_hex = json.loads(codec_key.to_json())["secret"]
+    for path in Path(summary.keystores).rglob("*"):
+        if path.is_file():
+            assert secret_hex.encode() not in path.read_bytes() and model_key.hex().encode() not in path.read_bytes()
 
 
 def test_output_names_parties_cids_gas_and_the_in_process_codec_key(round_result) -> None:
@@ -135,7 +163,7 @@ def test_output_names_parties_cids_gas_and_the_in_process_codec_key(round_result
     for party in ("admin", "owner", "analyst-1", "analyst-2", "analyst-3", "aggregator", "key holder", "auditor"):
         assert party in output
     assert "1024-bit packed Paillier" in output
-    assert "codec key is handed to the analysts in-process" in output
+    assert "sealed for its registered key" in output and "keystores" in output
     assert all(gas > 0 for _, _, gas in summary.gas)
     assert {action.split()[0] for _, action, _ in summary.gas} >= {"deploy", "submit", "close", "finalize"}
 

@@ -1,0 +1,56 @@
+"""Global models encrypted under the federation's model key (AES-256-GCM) before they go to IPFS.
+
+The associated data binds the federation, round and key epoch, so a model blob cannot be passed off as
+another round's. Only members granted the epoch's model key can read a model; the registry records only
+the ciphertext's hash.
+"""
+
+from __future__ import annotations
+
+import os
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from registry.roles.errors import RoleError
+
+MODEL_KEY_BYTES = 32
+_MAGIC = b"FLGM\x01"
+_NONCE = 12
+
+
+class ModelSealError(RoleError):
+    """A sealed model does not open: wrong model key, another round's blob, or tampered bytes."""
+
+
+def new_model_key() -> bytes:
+    """A fresh 256-bit model key (kept in the key holder's keystore, granted sealed to members)."""
+    return AESGCM.generate_key(bit_length=8 * MODEL_KEY_BYTES)
+
+
+def _aad(federation_id: int, round_: int, epoch: int) -> bytes:
+    return f"FLEP-model-v1|federation={federation_id}|round={round_}|epoch={epoch}".encode()
+
+
+def seal_model(key: bytes, payload: bytes, federation_id: int, round_: int, epoch: int) -> bytes:
+    """``FLGM 1 | nonce | AES-256-GCM(payload)`` bound to (federation, round, epoch)."""
+    nonce = os.urandom(_NONCE)
+    return _MAGIC + nonce + AESGCM(key).encrypt(nonce, payload, _aad(federation_id, round_, epoch))
+
+
+def open_model(key: bytes, blob: bytes, federation_id: int, round_: int, epoch: int) -> bytes:
+    """The payload of a sealed model.
+
+    Raises:
+        ModelSealError: If the blob is not a sealed model, or does not open under ``key`` for that round.
+    """
+    if not blob.startswith(_MAGIC) or len(blob) < len(_MAGIC) + _NONCE + 16:
+        raise ModelSealError("not a sealed global model (magic FLGM v1); fetch the registered artifact again")
+    nonce = blob[len(_MAGIC):len(_MAGIC) + _NONCE]
+    try:
+        return AESGCM(key).decrypt(nonce, blob[len(_MAGIC) + _NONCE:], _aad(federation_id, round_, epoch))
+    except InvalidTag:
+        raise ModelSealError(
+            f"the global model of round {round_} (federation {federation_id}, key epoch {epoch}) does not open "
+            "under this model key: the key is another epoch's, the blob another round's, or it was tampered"
+        ) from None
