@@ -53,6 +53,8 @@ from clients.fl import (
     get_flat_params,
     load_digits_data,
     partition_iid,
+    read_sheet,
+    render_sheet,
     set_flat_params,
     split_train_test,
 )
@@ -97,11 +99,6 @@ from registry.store import ArtifactStore, StoredArtifact
 # One dev account per party (Anvil's public development mnemonic).
 ACCOUNT_INDEX = {"admin": 0, "owner": 1, "aggregator": 5, "key holder": 6, "auditor": 7}
 FIRST_ANALYST_ACCOUNT = 2
-DIGIT_LEVELS = 16  # sklearn digits are integers 0..16
-PIXELS_PER_LEVEL = 15  # 16 * 15 = 240 fits a uint8 pixel and divides back exactly
-LABEL_STEP = 25  # label row pixel = label * 25 (0..225)
-PADDING_LABEL = 255  # label pixel of an empty tile
-SHEET_COLUMNS = 32
 ROUND_SECONDS = 3600
 MAX_GRANT_BLOB_BYTES = 1 << 20
 
@@ -220,39 +217,6 @@ def _fetch_verified(registry: ModelRegistry, store: ArtifactStore, record: event
 # ---------------------------------------------------------------------------------------------- digit sheets
 
 
-def render_sheet(data: LabelledData, columns: int = SHEET_COLUMNS) -> np.ndarray:
-    """Render labelled 8x8 digits as one uint8 image: 9-pixel-high tiles, the 9th row holds the label.
-
-    Raises:
-        ValueError: If the samples are not 1x8x8 digits with integer levels 0..16.
-    """
-    if data.sample_shape != (1, 8, 8):
-        raise ValueError(f"a digit sheet holds 1x8x8 samples, got {data.sample_shape}")
-    levels = np.rint(data.x[:, 0] * DIGIT_LEVELS)
-    if not np.allclose(levels, data.x[:, 0] * DIGIT_LEVELS, atol=1e-4) or levels.max() > DIGIT_LEVELS:
-        raise ValueError("digit sheets need sklearn digit levels (multiples of 1/16 in [0, 1])")
-    rows = -(-len(data) // columns)
-    sheet = np.full((rows * 9, columns * 8), PADDING_LABEL, dtype=np.uint8)
-    for i in range(len(data)):
-        r, c = divmod(i, columns)
-        sheet[r * 9:r * 9 + 8, c * 8:c * 8 + 8] = levels[i].astype(np.uint8) * PIXELS_PER_LEVEL
-        sheet[r * 9 + 8, c * 8:c * 8 + 8] = data.y[i] * LABEL_STEP
-    return sheet
-
-
-def read_sheet(sheet: np.ndarray, num_classes: int = 10) -> LabelledData:
-    """Parse a sheet made by :func:`render_sheet` back into digits scaled to [0, 1], shaped (N, 1, 8, 8)."""
-    rows, columns = sheet.shape[0] // 9, sheet.shape[1] // 8
-    xs, ys = [], []
-    for r in range(rows):
-        for c in range(columns):
-            label = int(sheet[r * 9 + 8, c * 8])
-            if label == PADDING_LABEL:
-                continue
-            xs.append(sheet[r * 9:r * 9 + 8, c * 8:c * 8 + 8] // PIXELS_PER_LEVEL)
-            ys.append(label // LABEL_STEP)
-    x = (np.stack(xs).astype(np.float64) / DIGIT_LEVELS).astype(np.float32)[:, None, :, :]
-    return LabelledData(x, np.array(ys, dtype=np.int64), num_classes, tuple(str(d) for d in range(num_classes)))
 
 
 # ---------------------------------------------------------------------------------------------- parties

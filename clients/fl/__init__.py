@@ -8,6 +8,7 @@ per-client accountant, and a FedAvg simulation that takes any
 
 from clients.fl.client import FitResult, FLClient
 from clients.fl.datasets import LabelledData, load_digits_data, split_train_test, standardize
+from clients.fl.digit_sheets import read_sheet, render_sheet
 from clients.fl.errors import (
     AggregationError,
     DatasetError,
@@ -38,6 +39,8 @@ from clients.fl.synthetic import IIOT_CLASSES, make_iiot_data
 from clients.fl.training import OPTIMIZERS, TrainConfig, resolve_device
 
 __all__ = [
+    "read_sheet",
+    "render_sheet",
     "ACCOUNTANTS",
     "ACCOUNTANT_LABELS",
     "AggregationError",

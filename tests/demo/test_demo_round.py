@@ -19,7 +19,6 @@ import torch
 from rich.console import Console
 
 from clients.codec import CodecKey
-from clients.fl import load_digits_data
 from clients.he import aggregate_update_bytes, public_key_from_bytes
 from registry.chain import ArtifactKind, KeyKind, ModelRegistry, RoundStatus, connect, events
 from registry.config import load_settings
@@ -166,17 +165,3 @@ def test_output_names_parties_cids_gas_and_the_in_process_codec_key(round_result
     assert "sealed for its registered key" in output and "keystores" in output
     assert all(gas > 0 for _, _, gas in summary.gas)
     assert {action.split()[0] for _, action, _ in summary.gas} >= {"deploy", "submit", "close", "finalize"}
-
-
-def test_digit_sheet_round_trips_exactly() -> None:
-    digits = load_digits_data()
-    sample = digits.subset(np.arange(0, 100, 3))  # 34 digits: a partly filled last row of tiles
-    back = demo_round.read_sheet(demo_round.render_sheet(sample, columns=8))
-    assert np.array_equal(back.x, sample.x) and np.array_equal(back.y, sample.y)
-
-
-def test_sheet_refuses_non_digit_samples() -> None:
-    digits = load_digits_data()
-    scaled = type(digits)(digits.x[:4] * 0.37, digits.y[:4], 10, digits.class_names)
-    with pytest.raises(ValueError, match="digit levels"):
-        demo_round.render_sheet(scaled)
