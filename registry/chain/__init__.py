@@ -19,7 +19,7 @@ from registry.chain.errors import (
     WrongChainError,
     error_classes,
 )
-from registry.chain.registry import Deployment, ModelRegistry, ZERO_ADDRESS
+from registry.chain.registry import Deployment, ModelRegistry, Tx, ZERO_ADDRESS
 from registry.chain.types import (
     ArtifactInput,
     ArtifactKind,
@@ -74,6 +74,7 @@ __all__ = [
     "Round",
     "RoundStatus",
     "TransactionFailedError",
+    "Tx",
     "UpdateRecord",
     "WrongChainError",
     "ZERO_ADDRESS",

@@ -38,57 +38,44 @@ def measure_gas(w3: Web3, compiled: CompiledContract | None = None) -> dict[str,
     """
     registry, deployment = ModelRegistry.deploy(w3, dev_account(0), compiled=compiled)
     gas: dict[str, int] = {"deploy": deployment.gas_used}
-    admin, owner, a1, a2, agg, holder = (registry.as_account(dev_account(i)) for i in range(1, 7))
+    admin, owner, a1, a2, agg, holder, a3 = (registry.as_account(dev_account(i)) for i in range(1, 8))
 
-    def used(party: ModelRegistry) -> int:
-        assert party.last_receipt is not None
-        return int(party.last_receipt["gasUsed"])
-
-    fed = registry.create_federation(admin.account, 2, CodecKeyPolicy.PER_DATA_OWNER)
-    gas["create_federation"] = used(registry)
-    admin.grant_role(fed, Role.DATA_OWNER, owner.account)
-    gas["grant_role"] = used(admin)
-    for party in (a1, a2):
+    created = registry.create_federation(admin.account, 2, CodecKeyPolicy.PER_DATA_OWNER)
+    fed, gas["create_federation"] = created.value, created.gas_used
+    gas["grant_role"] = admin.grant_role(fed, Role.DATA_OWNER, owner.account).gas_used
+    for party in (a1, a2, a3):
         admin.grant_role(fed, Role.ANALYST, party.account)
     admin.grant_role(fed, Role.AGGREGATOR, agg.account)
-    admin.start_key_epoch(fed, _artifact("pk"), hashlib.sha256(b"encoding").digest())
-    gas["start_key_epoch"] = used(admin)
+    gas["start_key_epoch"] = admin.start_key_epoch(fed, _artifact("pk"), hashlib.sha256(b"encoding").digest()).gas_used
     admin.grant_key(fed, KeyKind.PAILLIER_PRIVATE_KEY, holder.account, _CID, hashlib.sha256(b"sk").digest())
-    dataset = owner.register_dataset(fed, _artifact("dataset"), 1000)
-    gas["register_dataset"] = used(owner)
-    owner.grant_key(fed, KeyKind.CODEC_KEY, a1.account, _CID, hashlib.sha256(b"codec").digest())
-    gas["grant_key"] = used(owner)
-    owner.grant_key(fed, KeyKind.CODEC_KEY, a2.account, _CID, hashlib.sha256(b"codec").digest())
-    a3 = registry.as_account(dev_account(7))
-    admin.grant_role(fed, Role.ANALYST, a3.account)
-    owner.grant_key(fed, KeyKind.CODEC_KEY, a3.account, _CID, hashlib.sha256(b"codec").digest())
-    owner.grant_key(fed, KeyKind.CODEC_KEY, registry.account, _CID, hashlib.sha256(b"codec").digest())
-    owner.revoke_key(fed, KeyKind.CODEC_KEY, registry.account, key_owner=owner.account)
-    gas["revoke_key"] = used(owner)
+    registered = owner.register_dataset(fed, _artifact("dataset"), 1000)
+    dataset, gas["register_dataset"] = registered.value, registered.gas_used
+    grants = [owner.grant_key(fed, KeyKind.CODEC_KEY, party.account, _CID, hashlib.sha256(b"codec").digest())
+              for party in (a1, a2, a3, registry)]
+    gas["grant_key"] = grants[0].gas_used
+    gas["revoke_key"] = owner.revoke_key(fed, KeyKind.CODEC_KEY, registry.account, key_owner=owner.account).gas_used
 
     version = 0
     for r in range(2):
         deadline = w3.eth.get_block("latest")["timestamp"] + 3600
-        round_ = admin.open_round(fed, deadline)
-        gas["open_round"] = used(admin)
-        parents = [dataset]  # an update names the datasets it trained on; the model lineage is the round's
+        opened = admin.open_round(fed, deadline)
+        round_, gas["open_round"] = opened.value, opened.gas_used
         updates = [_artifact(f"u{i}-{r}") for i in range(3)]
-        for party, update in zip((a1, a2, a3), updates):
-            party.submit_update(fed, round_, update, 500, parents)
-            gas["submit_update"] = max(gas.get("submit_update", 0), used(party))
-        agg.close_round(fed, round_)
-        gas["close_round"] = used(agg)
+        # An update names the datasets it trained on; the model lineage is the round's.
+        submitted = [party.submit_update(fed, round_, update, 500, [dataset])
+                     for party, update in zip((a1, a2, a3), updates)]
+        gas["submit_update"] = max([gas.get("submit_update", 0)] + [t.gas_used for t in submitted])
+        gas["close_round"] = agg.close_round(fed, round_).gas_used
         hashes = sorted(u.sha256 for u in updates)
         if r == 0:
-            agg.post_aggregate(fed, round_, _artifact(f"agg-{r}"), hashes)
-            gas["post_aggregate_3"] = used(agg)
+            gas["post_aggregate_3"] = agg.post_aggregate(fed, round_, _artifact(f"agg-{r}"), hashes).gas_used
         else:
-            agg.post_aggregate(fed, round_, _artifact(f"agg-{r}"), hashes[:2],
-                               [Exclusion(hashes[2], ExclusionReason.UNPARSEABLE)])
-            gas["post_aggregate_2_excluding_1"] = used(agg)
+            gas["post_aggregate_2_excluding_1"] = agg.post_aggregate(
+                fed, round_, _artifact(f"agg-{r}"), hashes[:2], [Exclusion(hashes[2], ExclusionReason.UNPARSEABLE)]
+            ).gas_used
         dp = DpParameters.from_floats(3.0, 1e-5, 1.1, 1.0, "rdp")
-        version = holder.finalize_round(
+        finalized = holder.finalize_round(
             fed, round_, _artifact(f"model-{r}"), _artifact(f"metrics-{r}"), dp, parent_version=version
         )
-        gas["finalize_round"] = used(holder)
+        version, gas["finalize_round"] = finalized.value, finalized.gas_used
     return gas

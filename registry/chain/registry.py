@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, Callable, Generic, Sequence, TypeVar
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
@@ -43,6 +43,7 @@ from registry.chain.types import (
 
 Sender = LocalAccount | str
 E = TypeVar("E", bound=ev.EventRecord)
+T = TypeVar("T")
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
 
@@ -57,6 +58,28 @@ class Deployment:
     gas_used: int
 
 
+@dataclass(frozen=True)
+class Tx(Generic[T]):
+    """A mined transaction: the value the call produced (read from its events) together with its receipt.
+
+    Attributes:
+        value: What the action returns (an id, a round number, whether a grant changed, an event record).
+        transaction_hash: The transaction's hash (``0x`` hex).
+        block_number: The block it was mined in.
+        gas_used: Gas it used.
+    """
+
+    value: T
+    transaction_hash: str
+    block_number: int
+    gas_used: int
+
+    @classmethod
+    def of(cls, value: T, receipt: TxReceipt) -> Tx[T]:
+        return cls(value, "0x" + bytes(receipt["transactionHash"]).hex(), int(receipt["blockNumber"]),
+                   int(receipt["gasUsed"]))
+
+
 def _address(sender: Sender) -> str:
     return to_checksum_address(sender.address if isinstance(sender, LocalAccount) else sender)
 
@@ -66,7 +89,8 @@ class ModelRegistry:
 
     ``sender`` is either a :class:`LocalAccount` (transactions are signed locally and sent raw, so any
     RPC works) or an address the node manages (``eth_sendTransaction``, e.g. Anvil's dev accounts).
-    Every action waits for its receipt, which stays available as :attr:`last_receipt` (for gas figures).
+    Every action waits for its receipt and returns a :class:`Tx`: its value together with the receipt's hash,
+    block and gas.
     A refusal raises the :class:`~registry.chain.errors.RegistryRevert` subclass of the Solidity error.
     """
 
@@ -86,7 +110,6 @@ class ModelRegistry:
         self.contract: Contract = w3.eth.contract(address=self.address, abi=self.compiled.abi)
         self.errors = ErrorDecoder(self.compiled.abi)
         self.tx_timeout = tx_timeout
-        self.last_receipt: TxReceipt | None = None
 
     # ------------------------------------------------------------------ construction
 
@@ -111,9 +134,7 @@ class ModelRegistry:
             transaction_hash="0x" + bytes(receipt["transactionHash"]).hex(),
             gas_used=receipt["gasUsed"],
         )
-        registry = cls(w3, address, deployer, compiled)
-        registry.last_receipt = receipt
-        return registry, deployment
+        return cls(w3, address, deployer, compiled), deployment
 
     @classmethod
     def at(cls, w3: Web3, address: str, sender: Sender, compiled: CompiledContract | None = None) -> ModelRegistry:
@@ -137,58 +158,58 @@ class ModelRegistry:
 
     def create_federation(
         self, admin: str, min_participants: int, codec_key_policy: CodecKeyPolicy = CodecKeyPolicy.PER_DATA_OWNER
-    ) -> int:
+    ) -> Tx[int]:
         """Create a federation administered by ``admin``; returns its id (caller: federation creator)."""
         receipt = self._transact(
             self.contract.functions.createFederation(to_checksum_address(admin), min_participants, int(codec_key_policy))
         )
-        return self._one(ev.FederationCreated, receipt).federation_id
+        return Tx.of(self._one(ev.FederationCreated, receipt).federation_id, receipt)
 
-    def grant_role(self, federation_id: int, role: bytes, account: str) -> bool:
+    def grant_role(self, federation_id: int, role: bytes, account: str) -> Tx[bool]:
         """Grant a per-federation role; returns whether anything changed (caller: federation admin)."""
         receipt = self._transact(
             self.contract.functions.grantFederationRole(federation_id, role, to_checksum_address(account))
         )
-        return bool(self._all(ev.FederationRoleGranted, receipt))
+        return Tx.of(bool(self._all(ev.FederationRoleGranted, receipt)), receipt)
 
-    def revoke_role(self, federation_id: int, role: bytes, account: str) -> bool:
+    def revoke_role(self, federation_id: int, role: bytes, account: str) -> Tx[bool]:
         """Revoke a per-federation role; returns whether anything changed (caller: federation admin)."""
         receipt = self._transact(
             self.contract.functions.revokeFederationRole(federation_id, role, to_checksum_address(account))
         )
-        return bool(self._all(ev.FederationRoleRevoked, receipt))
+        return Tx.of(bool(self._all(ev.FederationRoleRevoked, receipt)), receipt)
 
     # ------------------------------------------------------------------ artifacts and keys
 
     def register_artifact(
         self, federation_id: int, kind: ArtifactKind, artifact: ArtifactInput, parents: Sequence[int] = ()
-    ) -> int:
+    ) -> Tx[int]:
         """Register a wrapped key (owner/admin) or metrics report (admin); returns its id."""
         receipt = self._transact(
             self.contract.functions.registerArtifact(federation_id, int(kind), artifact.as_tuple(), list(parents))
         )
-        return self._one(ev.ArtifactRegistered, receipt).artifact_id
+        return Tx.of(self._one(ev.ArtifactRegistered, receipt).artifact_id, receipt)
 
     def register_dataset(
         self, federation_id: int, artifact: ArtifactInput, sample_count: int, parents: Sequence[int] = ()
-    ) -> int:
+    ) -> Tx[int]:
         """Register a dataset of ``sample_count`` samples; returns its artifact id (caller: data owner)."""
         receipt = self._transact(
             self.contract.functions.registerDataset(federation_id, artifact.as_tuple(), sample_count, list(parents))
         )
-        return self._one(ev.DatasetRegistered, receipt).artifact_id
+        return Tx.of(self._one(ev.DatasetRegistered, receipt).artifact_id, receipt)
 
-    def start_key_epoch(self, federation_id: int, public_key: ArtifactInput, encoding_digest: bytes) -> int:
+    def start_key_epoch(self, federation_id: int, public_key: ArtifactInput, encoding_digest: bytes) -> Tx[int]:
         """Start the next Paillier key epoch (the first key, or a rotation); returns the epoch (caller: admin)."""
         receipt = self._transact(
             self.contract.functions.startKeyEpoch(federation_id, public_key.as_tuple(), bytes(encoding_digest))
         )
-        return self._one(ev.KeyEpochStarted, receipt).epoch
+        return Tx.of(self._one(ev.KeyEpochStarted, receipt).epoch, receipt)
 
-    def register_encryption_key(self, suite: HpkeSuite, public_key: bytes) -> ev.EncryptionKeyRegistered:
+    def register_encryption_key(self, suite: HpkeSuite, public_key: bytes) -> Tx[ev.EncryptionKeyRegistered]:
         """Register (or replace) the caller's HPKE public key, which grants to it are sealed for."""
         receipt = self._transact(self.contract.functions.registerEncryptionKey(int(suite), bytes(public_key)))
-        return self._one(ev.EncryptionKeyRegistered, receipt)
+        return Tx.of(self._one(ev.EncryptionKeyRegistered, receipt), receipt)
 
     def encryption_key(self, account: str) -> EncryptionKey:
         """The encryption key record of ``account`` (zero ``registered_at`` when it registered none)."""
@@ -197,16 +218,16 @@ class ModelRegistry:
 
     def grant_key(
         self, federation_id: int, kind: KeyKind, account: str, wrapped_key_cid: str, wrapped_key_sha256: bytes
-    ) -> bool:
+    ) -> Tx[bool]:
         """Grant a wrapped key to ``account``; returns whether anything changed (idempotent)."""
         receipt = self._transact(
             self.contract.functions.grantKey(
                 federation_id, int(kind), to_checksum_address(account), wrapped_key_cid, bytes(wrapped_key_sha256)
             )
         )
-        return bool(self._all(ev.KeyGranted, receipt))
+        return Tx.of(bool(self._all(ev.KeyGranted, receipt)), receipt)
 
-    def revoke_key(self, federation_id: int, kind: KeyKind, account: str, key_owner: str = ZERO_ADDRESS) -> bool:
+    def revoke_key(self, federation_id: int, kind: KeyKind, account: str, key_owner: str = ZERO_ADDRESS) -> Tx[bool]:
         """Revoke a key grant forever; returns whether anything changed. ``key_owner`` is the data owner
         for per-owner codec keys and the zero address for federation keys."""
         receipt = self._transact(
@@ -214,18 +235,18 @@ class ModelRegistry:
                 federation_id, int(kind), to_checksum_address(key_owner), to_checksum_address(account)
             )
         )
-        return bool(self._all(ev.KeyRevoked, receipt))
+        return Tx.of(bool(self._all(ev.KeyRevoked, receipt)), receipt)
 
     # ------------------------------------------------------------------ rounds
 
-    def open_round(self, federation_id: int, deadline: int) -> int:
+    def open_round(self, federation_id: int, deadline: int) -> Tx[int]:
         """Open the next round, accepting updates until block time ``deadline``; returns its number."""
         receipt = self._transact(self.contract.functions.openRound(federation_id, deadline))
-        return self._one(ev.RoundOpened, receipt).round
+        return Tx.of(self._one(ev.RoundOpened, receipt).round, receipt)
 
     def submit_update(
         self, federation_id: int, round_: int, update: ArtifactInput, weight: int, parents: Sequence[int] = ()
-    ) -> int:
+    ) -> Tx[int]:
         """Register the caller's model update with its FedAvg ``weight``; returns its artifact id (caller: analyst).
 
         ``parents`` are the datasets trained on (and e.g. the starting model); they are sent sorted.
@@ -233,12 +254,12 @@ class ModelRegistry:
         receipt = self._transact(
             self.contract.functions.submitUpdate(federation_id, round_, update.as_tuple(), weight, sorted(parents))
         )
-        return self._one(ev.UpdateSubmitted, receipt).artifact_id
+        return Tx.of(self._one(ev.UpdateSubmitted, receipt).artifact_id, receipt)
 
-    def close_round(self, federation_id: int, round_: int) -> int:
+    def close_round(self, federation_id: int, round_: int) -> Tx[int]:
         """Close submissions; returns the number of updates (caller: aggregator)."""
         receipt = self._transact(self.contract.functions.closeRound(federation_id, round_))
-        return self._one(ev.RoundClosed, receipt).update_count
+        return Tx.of(self._one(ev.RoundClosed, receipt).update_count, receipt)
 
     def post_aggregate(
         self,
@@ -247,7 +268,7 @@ class ModelRegistry:
         aggregate: ArtifactInput,
         included: Sequence[bytes],
         excluded: Sequence[Exclusion] = (),
-    ) -> int:
+    ) -> Tx[int]:
         """Register the encrypted aggregate of the updates with content hashes ``included``, naming every other
         update of the round in ``excluded``; returns its artifact id (caller: aggregator).
 
@@ -260,16 +281,16 @@ class ModelRegistry:
                 [e.as_tuple() for e in excluded],
             )
         )
-        return self._one(ev.AggregatePosted, receipt).artifact_id
+        return Tx.of(self._one(ev.AggregatePosted, receipt).artifact_id, receipt)
 
     def dispute_aggregate(
         self, federation_id: int, round_: int, subject_sha256: bytes, reason: DisputeReason, detail: str
-    ) -> ev.AggregateDisputed:
+    ) -> Tx[ev.AggregateDisputed]:
         """Refuse to decrypt the round's aggregate, naming an update or the aggregate (caller: key holder)."""
         receipt = self._transact(
             self.contract.functions.disputeAggregate(federation_id, round_, bytes(subject_sha256), int(reason), detail)
         )
-        return self._one(ev.AggregateDisputed, receipt)
+        return Tx.of(self._one(ev.AggregateDisputed, receipt), receipt)
 
     def finalize_round(
         self,
@@ -279,7 +300,7 @@ class ModelRegistry:
         metrics: ArtifactInput,
         dp: DpParameters,
         parent_version: int = 0,
-    ) -> int:
+    ) -> Tx[int]:
         """Finalize the round with its global model, metrics and DP record; returns the new model version
         (caller: key holder)."""
         receipt = self._transact(
@@ -287,11 +308,11 @@ class ModelRegistry:
                 federation_id, round_, parent_version, global_model.as_tuple(), metrics.as_tuple(), dp.as_tuple()
             )
         )
-        return self._one(ev.RoundFinalized, receipt).version
+        return Tx.of(self._one(ev.RoundFinalized, receipt).version, receipt)
 
-    def abort_round(self, federation_id: int, round_: int, reason: str) -> None:
+    def abort_round(self, federation_id: int, round_: int, reason: str) -> Tx[None]:
         """Abort a live round for good (caller: admin)."""
-        self._transact(self.contract.functions.abortRound(federation_id, round_, reason))
+        return Tx.of(None, self._transact(self.contract.functions.abortRound(federation_id, round_, reason)))
 
     # ------------------------------------------------------------------ views
 
@@ -409,9 +430,7 @@ class ModelRegistry:
     # ------------------------------------------------------------------ plumbing
 
     def _transact(self, fn: ContractFunction) -> TxReceipt:
-        receipt = _send(self.w3, fn, self.sender, self.errors, self.tx_timeout)
-        self.last_receipt = receipt
-        return receipt
+        return _send(self.w3, fn, self.sender, self.errors, self.tx_timeout)
 
     def _call(self, fn: ContractFunction) -> Any:
         try:

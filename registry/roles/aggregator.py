@@ -78,8 +78,7 @@ class Aggregator:
         stored = registry.round(fid, round_)
         gas = 0
         if stored.status == RoundStatus.OPEN:
-            registry.close_round(fid, round_)
-            gas += int(registry.last_receipt["gasUsed"])
+            gas += registry.close_round(fid, round_).gas_used
         elif stored.status != RoundStatus.AGGREGATING or stored.aggregate_artifact:
             raise RoundNotReadyError(
                 f"round {round_} of federation {fid} is {stored.status.name.lower()}"
@@ -98,12 +97,12 @@ class Aggregator:
         blob = aggregate_update_bytes([a.blob for a in usable], keys.public_key)
         stored_blob = self.context.store.put_bytes(blob)
         excluded = sorted((a for a in assessments if not a.usable), key=lambda a: a.sha256)
-        aggregate_id = registry.post_aggregate(
+        posted = registry.post_aggregate(
             fid, round_, ArtifactInput(stored_blob.cid, bytes.fromhex(stored_blob.sha256), stored_blob.size),
             sorted(a.sha256 for a in usable),
             [Exclusion(a.sha256, a.reason) for a in excluded],
         )
-        gas += int(registry.last_receipt["gasUsed"])
+        aggregate_id, gas = posted.value, gas + posted.gas_used
         by_sha = {a.sha256: a for a in usable}
         return AggregateResult(
             round=round_,

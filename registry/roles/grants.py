@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from registry.chain import ZERO_ADDRESS, HpkeSuite, KeyKind, ModelRegistry, events
+from registry.chain import ZERO_ADDRESS, HpkeSuite, KeyKind, ModelRegistry, Tx, events
 from registry.keystore import Keystore, grant_info, seal_for
 from registry.roles.context import FederationContext
 from registry.roles.errors import RoleError
@@ -30,16 +30,17 @@ class GrantError(RoleError):
 
 @dataclass(frozen=True)
 class GrantResult:
-    """A sealed grant as recorded: where the blob is, its hash, and whether the chain recorded a change."""
+    """A sealed grant as recorded: where the blob is, its hash, and the grant transaction (whose value says
+    whether the chain recorded a change)."""
 
     kind: KeyKind
     grantee: str
     cid: str
     sha256: str
-    changed: bool
+    transaction: Tx[bool]
 
 
-def publish_encryption_key(registry: ModelRegistry, keystore: Keystore) -> events.EncryptionKeyRegistered:
+def publish_encryption_key(registry: ModelRegistry, keystore: Keystore) -> Tx[events.EncryptionKeyRegistered]:
     """Register the keystore's HPKE public key on chain (``registry`` acts as the keystore's account).
 
     Raises:
@@ -83,8 +84,8 @@ def grant_sealed(context: FederationContext, kind: KeyKind, grantee: str, secret
     suite, public_key = registered_encryption_key(context.registry, grantee, context.from_block)
     info = grant_info(context.federation_id, kind.name.lower(), grantee, epoch)
     stored = context.store.put_bytes(seal_for(public_key, suite, secret, info))
-    changed = context.registry.grant_key(context.federation_id, kind, grantee, stored.cid, bytes.fromhex(stored.sha256))
-    return GrantResult(kind, grantee, stored.cid, stored.sha256, changed)
+    granted = context.registry.grant_key(context.federation_id, kind, grantee, stored.cid, bytes.fromhex(stored.sha256))
+    return GrantResult(kind, grantee, stored.cid, stored.sha256, granted)
 
 
 def open_grant(context: FederationContext, keystore: Keystore, kind: KeyKind, key_owner: str = ZERO_ADDRESS) -> bytes:

@@ -28,7 +28,7 @@ from clients.he import (
     decrypt_aggregate,
     key_fingerprint,
 )
-from registry.chain import ArtifactInput, DisputeReason, DpParameters, RoundStatus, events
+from registry.chain import ArtifactInput, DisputeReason, DpParameters, RoundStatus, Tx, events
 from registry.roles.context import DEFAULT_MAX_UPDATE_BYTES, EpochKeys, FederationContext
 from registry.roles.errors import RoleError, RoundDisputedError, RoundNotReadyError
 from registry.roles.review import UpdateAssessment, assess_round
@@ -150,8 +150,8 @@ class KeyHolder:
         return review, mean
 
     def finalize(self, round_: int, global_model: ArtifactInput, metrics: ArtifactInput, dp: DpParameters,
-                 parent_version: int) -> int:
-        """Record the round's new model version (after :meth:`decrypt_round`); returns the version."""
+                 parent_version: int) -> Tx[int]:
+        """Record the round's new model version (after :meth:`decrypt_round`); its value is the version."""
         return self.context.registry.finalize_round(
             self.context.federation_id, round_, global_model, metrics, dp, parent_version=parent_version)
 
@@ -184,7 +184,7 @@ class KeyHolder:
     def _dispute(self, round_: int, subject_sha256: bytes, reason: DisputeReason, detail: str) -> None:
         """Record the refusal on chain, then raise it."""
         fid = self.context.federation_id
-        dispute = self.context.registry.dispute_aggregate(fid, round_, subject_sha256, reason, detail)
+        dispute = self.context.registry.dispute_aggregate(fid, round_, subject_sha256, reason, detail).value
         raise RoundDisputedError(
             f"round {round_} of federation {fid}: refused to decrypt ({reason.name.lower()}: {detail}); the dispute "
             f"is on chain (tx {dispute.transaction_hash}): the admin should abort the round",

@@ -85,7 +85,7 @@ class Federation:
 
     def open_round(self) -> int:
         deadline = self.admin.w3.eth.get_block("latest")["timestamp"] + 3600
-        return self.admin.open_round(self.federation_id, deadline)
+        return self.admin.open_round(self.federation_id, deadline).value
 
     def encrypt(self, analyst: ModelRegistry, round_: int, seed: int, *, weight: int = WEIGHT,
                 context: UpdateContext | None = None, params: EncodingParams = ENCODING,
@@ -101,7 +101,7 @@ class Federation:
         """Upload ``blob`` and register it as ``analyst``'s update (``size`` overrides the registered size)."""
         stored = self.store.put_bytes(blob)
         artifact = ArtifactInput(stored.cid, bytes.fromhex(stored.sha256), stored.size if size is None else size)
-        return analyst.submit_update(self.federation_id, round_, artifact, weight, [self.datasets[analyst.account]])
+        return analyst.submit_update(self.federation_id, round_, artifact, weight, [self.datasets[analyst.account]]).value
 
     def honest_round(self, count: int = 3) -> tuple[int, list[int]]:
         """Open a round and submit ``count`` honest updates; returns the round and the update ids."""
@@ -124,7 +124,7 @@ class Federation:
         model = self.store.put_bytes(np.asarray(mean, dtype=np.float32).tobytes())
         metrics = self.store.put_bytes(json.dumps({"round": round_}).encode())
         parent = self.admin.federation(self.federation_id).model_version_count
-        return holder.finalize(round_, as_input(model), as_input(metrics), DpParameters.none(), parent)
+        return holder.finalize(round_, as_input(model), as_input(metrics), DpParameters.none(), parent).value
 
     def status(self, round_: int) -> RoundStatus:
         return self.admin.round(self.federation_id, round_).status
@@ -155,7 +155,7 @@ def build_federation(registry: ModelRegistry, deploy_block: int, store: Artifact
     """Create and populate one federation (see :class:`Federation`)."""
     party = [registry.as_account(dev_account(i)) for i in range(1, 9)]
     admin, owner, a1, a2, a3, aggregator, holder, stranger = party
-    fid = registry.create_federation(admin.account, 2, CodecKeyPolicy.PER_DATA_OWNER)
+    fid = registry.create_federation(admin.account, 2, CodecKeyPolicy.PER_DATA_OWNER).value
     for role, account in [(Role.DATA_OWNER, owner), (Role.ANALYST, a1), (Role.ANALYST, a2), (Role.ANALYST, a3),
                           (Role.AGGREGATOR, aggregator)]:
         admin.grant_role(fid, role, account.account)
@@ -166,7 +166,7 @@ def build_federation(registry: ModelRegistry, deploy_block: int, store: Artifact
     federation = Federation(store, deploy_block, fid, admin, owner, [a1, a2, a3], aggregator, holder, stranger, keys)
     for analyst in federation.analysts:
         dataset = store.put_bytes(f"cipher sheet of {analyst.account} in federation {fid}".encode())
-        federation.datasets[analyst.account] = owner.register_dataset(fid, as_input(dataset), SAMPLES)
+        federation.datasets[analyst.account] = owner.register_dataset(fid, as_input(dataset), SAMPLES).value
         record = hashlib.sha256(f"codec grant {fid} {analyst.account}".encode()).digest()
         owner.grant_key(fid, KeyKind.CODEC_KEY, analyst.account, dataset.cid, record)
     return federation

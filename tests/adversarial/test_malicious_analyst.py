@@ -140,7 +140,7 @@ def test_dataset_without_a_codec_grant_is_refused(federation) -> None:
     # Another data owner's dataset: the attacker holds the first owner's codec key only.
     other_owner = federation.stranger
     federation.admin.grant_role(federation.federation_id, Role.DATA_OWNER, other_owner.account)
-    foreign = other_owner.register_dataset(federation.federation_id, federation.put(b"other owner's sheet"), 5000)
+    foreign = other_owner.register_dataset(federation.federation_id, federation.put(b"other owner's sheet"), 5000).value
     round_ = federation.open_round()
     attacker = federation.analysts[0]
     stored = federation.put(federation.encrypt(attacker, round_, seed=1))

@@ -72,7 +72,7 @@ def parties(deployed: ModelRegistry) -> Parties:
     """A new federation (min 2 participants per round) with every role held, the Paillier key of epoch 1
     granted, and one dataset of ``DATASET_SAMPLES`` samples whose codec key both analysts hold."""
     admin = deployed.as_account(dev_account(1))
-    federation_id = deployed.create_federation(admin.account, 2, CodecKeyPolicy.PER_DATA_OWNER)
+    federation_id = deployed.create_federation(admin.account, 2, CodecKeyPolicy.PER_DATA_OWNER).value
     p = Parties(
         federation_id=federation_id,
         operator=deployed,
@@ -94,7 +94,7 @@ def parties(deployed: ModelRegistry) -> Parties:
     admin.grant_key(
         federation_id, KeyKind.PAILLIER_PRIVATE_KEY, p.key_holder.account, CID, hashlib.sha256(blob).digest()
     )
-    p.dataset = p.owner.register_dataset(federation_id, make_artifact(b"cipher images"), DATASET_SAMPLES)
+    p.dataset = p.owner.register_dataset(federation_id, make_artifact(b"cipher images"), DATASET_SAMPLES).value
     for analyst in (p.analyst, p.analyst2):
         p.owner.grant_key(federation_id, KeyKind.CODEC_KEY, analyst.account, CID,
                           hashlib.sha256(b"codec key for " + analyst.account.encode()).digest())

@@ -36,7 +36,7 @@ def _deadline(registry: ModelRegistry, seconds: int = 3600) -> int:
 
 def _posted_round(parties, artifact) -> int:
     fed = parties.federation_id
-    round_ = parties.admin.open_round(fed, _deadline(parties.admin))
+    round_ = parties.admin.open_round(fed, _deadline(parties.admin)).value
     parties.analyst.submit_update(fed, round_, artifact(b"u1"), 100, [parties.dataset])
     parties.analyst2.submit_update(fed, round_, artifact(b"u2"), 100, [parties.dataset])
     parties.aggregator.close_round(fed, round_)
@@ -46,7 +46,7 @@ def _posted_round(parties, artifact) -> int:
 
 def test_non_member_is_refused_with_a_readable_message(parties, artifact) -> None:
     fed = parties.federation_id
-    round_ = parties.admin.open_round(fed, _deadline(parties.admin))
+    round_ = parties.admin.open_round(fed, _deadline(parties.admin)).value
     with pytest.raises(err.UnauthorizedAccountError) as caught:
         parties.stranger.submit_update(fed, round_, artifact(b"x"), 100, [parties.dataset])
     e = caught.value
@@ -77,7 +77,7 @@ def test_unknown_parent_is_refused(parties, artifact) -> None:
 
 def test_duplicate_submission_is_refused(parties, artifact) -> None:
     fed = parties.federation_id
-    round_ = parties.admin.open_round(fed, _deadline(parties.admin))
+    round_ = parties.admin.open_round(fed, _deadline(parties.admin)).value
     parties.analyst.submit_update(fed, round_, artifact(b"first"), 100, [parties.dataset])
     with pytest.raises(err.DuplicateUpdateError) as caught:
         parties.analyst.submit_update(fed, round_, artifact(b"second"), 100, [parties.dataset])
@@ -89,7 +89,7 @@ def test_submission_after_deadline_is_refused(parties, artifact) -> None:
     fed = parties.federation_id
     w3 = parties.admin.w3
     deadline = _deadline(parties.admin, seconds=2)
-    round_ = parties.admin.open_round(fed, deadline)
+    round_ = parties.admin.open_round(fed, deadline).value
     # Mine one block just past the deadline: the shared devnet's clock moves by seconds only.
     w3.provider.make_request("evm_setNextBlockTimestamp", [deadline + 1])
     w3.provider.make_request("evm_mine", [])
@@ -101,7 +101,7 @@ def test_submission_after_deadline_is_refused(parties, artifact) -> None:
 
 def test_finalize_without_aggregate_is_refused(parties, artifact) -> None:
     fed = parties.federation_id
-    round_ = parties.admin.open_round(fed, _deadline(parties.admin))
+    round_ = parties.admin.open_round(fed, _deadline(parties.admin)).value
     parties.analyst.submit_update(fed, round_, artifact(b"u1"), 100, [parties.dataset])
     parties.analyst2.submit_update(fed, round_, artifact(b"u2"), 100, [parties.dataset])
     parties.aggregator.close_round(fed, round_)
@@ -130,7 +130,7 @@ def test_non_key_holder_cannot_finalize(parties, artifact) -> None:
 
 def test_round_state_machine_refusals(parties, artifact) -> None:
     fed = parties.federation_id
-    round_ = parties.admin.open_round(fed, _deadline(parties.admin))
+    round_ = parties.admin.open_round(fed, _deadline(parties.admin)).value
     with pytest.raises(err.RoundInProgressError):
         parties.admin.open_round(fed, _deadline(parties.admin))
     parties.analyst.submit_update(fed, round_, artifact(b"u1"), 100, [parties.dataset])
@@ -199,4 +199,4 @@ def test_node_managed_sender_gets_the_same_decoded_errors(parties, artifact) -> 
     with pytest.raises(err.UnauthorizedAccountError, match="lacks role DATA_OWNER"):
         managed.register_dataset(parties.federation_id, artifact(b"x"), 10)
     parties.admin.grant_role(parties.federation_id, Role.DATA_OWNER, managed.account)
-    assert managed.register_dataset(parties.federation_id, artifact(b"x"), 10) > 0
+    assert managed.register_dataset(parties.federation_id, artifact(b"x"), 10).value > 0
