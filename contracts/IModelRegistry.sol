@@ -14,7 +14,11 @@ pragma solidity 0.8.30;
  * finalize it, unless it disputed the aggregate.
  */
 interface IModelRegistry {
-    /// @dev What an artifact's bytes are. Append-only: new kinds go at the end.
+    /**
+     * @dev What an artifact's bytes are. Append-only: new kinds go at the end. `FederationConfig`: the
+     * federation's training plan (model, encoding parameters, local training), registered by its admin; the
+     * parties read the latest one.
+     */
     enum ArtifactKind {
         Dataset,
         WrappedKey,
@@ -22,7 +26,8 @@ interface IModelRegistry {
         EncryptedAggregate,
         GlobalModel,
         Metrics,
-        PaillierPublicKey
+        PaillierPublicKey,
+        FederationConfig
     }
 
     /**

@@ -194,8 +194,8 @@ contract ModelRegistry is AccessControl, IModelRegistry {
      *
      * Requirements:
      *
-     * - `kind` is `WrappedKey` (caller must be a data owner or the admin) or `Metrics` (the admin); every other
-     *   kind has its own function.
+     * - `kind` is `WrappedKey` (caller must be a data owner or the admin), `Metrics` or `FederationConfig`
+     *   (the admin); every other kind has its own function.
      * - `artifact` has a non-empty CID of at most {MAX_CID_LENGTH} bytes and a non-zero sha256.
      * - every parent is an existing artifact of the same federation, and not a model update.
      */
@@ -210,7 +210,7 @@ contract ModelRegistry is AccessControl, IModelRegistry {
             if (!hasFederationRole(federationId, DATA_OWNER_ROLE, sender)) {
                 _checkFederationRole(federationId, FEDERATION_ADMIN_ROLE, sender);
             }
-        } else if (kind == ArtifactKind.Metrics) {
+        } else if (kind == ArtifactKind.Metrics || kind == ArtifactKind.FederationConfig) {
             _checkFederationRole(federationId, FEDERATION_ADMIN_ROLE, sender);
         } else {
             revert ModelRegistryWrongArtifactKind(kind);

@@ -20,6 +20,7 @@ class ArtifactKind(IntEnum):
     GLOBAL_MODEL = 4
     METRICS = 5
     PAILLIER_PUBLIC_KEY = 6
+    FEDERATION_CONFIG = 7
 
 
 class KeyKind(IntEnum):

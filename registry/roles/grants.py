@@ -88,8 +88,12 @@ def grant_sealed(context: FederationContext, kind: KeyKind, grantee: str, secret
     return GrantResult(kind, grantee, stored.cid, stored.sha256, granted)
 
 
-def open_grant(context: FederationContext, keystore: Keystore, kind: KeyKind, key_owner: str = ZERO_ADDRESS) -> bytes:
+def open_grant(context: FederationContext, keystore: Keystore, kind: KeyKind, key_owner: str = ZERO_ADDRESS,
+               epoch: int | None = None) -> bytes:
     """The secret of the keystore's live grant of ``kind`` (owned by ``key_owner``), fetched and opened.
+
+    With ``epoch``, the key of that key epoch (granted earlier and still sealed for this keystore), e.g. to read
+    the last model of the previous epoch; the grant itself must still be live.
 
     Raises:
         GrantError: If there is no live grant, or its blob cannot be found among the grant events.
@@ -103,9 +107,14 @@ def open_grant(context: FederationContext, keystore: Keystore, kind: KeyKind, ke
         raise GrantError(f"the {kind.name.lower()} grant to {keystore.address} in federation {fid} {state}")
     granted = registry.events(events.KeyGranted, context.from_block, federation_id=fid, account=keystore.address,
                               key_owner=key_owner)
-    matching = [g for g in granted if g.kind == kind and g.wrapped_key_sha256 == grant.wrapped_key_sha256]
+    if epoch is None or epoch == grant.key_epoch:
+        epoch = grant.key_epoch
+        matching = [g for g in granted if g.kind == kind and g.wrapped_key_sha256 == grant.wrapped_key_sha256]
+    else:
+        matching = [g for g in granted if g.kind == kind and g.key_epoch == epoch]
     if not matching:
-        raise GrantError(f"no KeyGranted event matches the {kind.name.lower()} grant of {keystore.address}")
-    blob = context.store.get_bytes(matching[-1].wrapped_key_cid, expected_sha256=grant.wrapped_key_sha256.hex(),
+        raise GrantError(f"no KeyGranted event holds the epoch-{epoch} {kind.name.lower()} of {keystore.address}")
+    event = matching[-1]
+    blob = context.store.get_bytes(event.wrapped_key_cid, expected_sha256=event.wrapped_key_sha256.hex(),
                                    max_size=MAX_SEALED_GRANT_BYTES)
-    return keystore.open_sealed(blob, grant_info(fid, kind.name.lower(), keystore.address, grant.key_epoch))
+    return keystore.open_sealed(blob, grant_info(fid, kind.name.lower(), keystore.address, epoch))

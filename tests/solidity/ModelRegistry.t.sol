@@ -388,6 +388,25 @@ contract ModelRegistryTest is RegistryFixture, IModelRegistry {
         assertEq(b, a + 1, "sequential ids");
     }
 
+    function test_RegisterFederationConfigByAdmin() public {
+        vm.prank(admin);
+        uint64 id = registry.registerArtifact(fed, ArtifactKind.FederationConfig, _artifact("plan"), _noParents());
+        assertEq(
+            registry.artifactDigest(id),
+            registry.computeArtifactDigest(
+                ArtifactKind.FederationConfig, fed, 0, admin, CID, keccak256(bytes("plan")), 1234, _noParents()
+            ),
+            "digest"
+        );
+    }
+
+    function test_RevertWhen_RegisterFederationConfigByNonAdmin() public {
+        bytes32 role = registry.FEDERATION_ADMIN_ROLE();
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistryUnauthorizedAccount.selector, fed, owner, role));
+        vm.prank(owner);
+        registry.registerArtifact(fed, ArtifactKind.FederationConfig, _artifact("plan"), _noParents());
+    }
+
     function test_RegisterWrappedKeyByDataOwner() public {
         vm.prank(owner);
         uint64 id = registry.registerArtifact(fed, ArtifactKind.WrappedKey, _artifact("w"), _datasetParents());
