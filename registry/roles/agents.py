@@ -286,10 +286,20 @@ class KeyHolderAgent:
 
 
 def run_agent(agent: Agent, poll_seconds: float, should_stop: Callable[[], bool],
-              report: Callable[[AgentAction], None]) -> None:
-    """Step ``agent`` until ``should_stop()``; after an action, step again at once, else wait ``poll_seconds``."""
+              report: Callable[[AgentAction], None], report_error: Callable[[Exception], None],
+              retry_on: tuple[type[Exception], ...]) -> None:
+    """Step ``agent`` until ``should_stop()``; after an action, step again at once, else wait ``poll_seconds``.
+
+    A failure of a ``retry_on`` type (a node down, a refusal, a grant not made yet) is reported and the step
+    retried after the poll interval: the chain still holds the whole state, so nothing is lost. Any other
+    exception is a bug and propagates.
+    """
     while not should_stop():
-        action = agent.step()
+        try:
+            action = agent.step()
+        except retry_on as exc:
+            report_error(exc)
+            action = None
         if action is not None:
             report(action)
             continue

@@ -1,0 +1,300 @@
+"""`flep round run`: set up a federation on the current devnet and run rounds with every party an OS process.
+
+The runner plays the admin and the data owner (they act through commands, not agents); the analysts, the
+aggregator and the key holder are ``flep agent`` processes, each with its own fresh chain account (funded
+from the devnet's first development account) and its own keystore, coordinating only through the chain and
+IPFS. The runner opens each round, waits until the chain records it finalized (or aborts it at its
+deadline), and stops every process it started, also on failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from clients.codec import CodecKey, encrypt
+from clients.fl import load_digits_data, partition_iid, render_sheet, split_train_test
+from clients.he import EncodingParams, encoding_digest, generate_keypair, private_key_to_bytes, public_key_to_bytes
+from registry.chain import ArtifactInput, CodecKeyPolicy, KeyKind, ModelRegistry, Role, RoundStatus, events
+from registry.keystore import PASSPHRASE_ENV, Keystore
+from registry.roles.agents import initial_params
+from registry.roles.context import FederationContext
+from registry.roles.errors import RoleError
+from registry.roles.grants import grant_sealed, publish_encryption_key
+from registry.roles.plan import TrainingPlan, publish_plan
+from registry.store import ArtifactStore, StoredArtifact
+
+FUNDING_WEI = 10**20  # 100 devnet ETH per party
+
+
+class RunError(RoleError):
+    """A run could not be set up, or a round neither finalized nor aborted in time."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What `flep round run` runs.
+
+    Attributes:
+        analysts: Number of analysts (one agent process and one dataset each).
+        rounds: Rounds to run.
+        min_participants: Fewest updates a round needs (default: a majority of the analysts).
+        model: Model of the training plan.
+        paillier_bits: Paillier modulus size.
+        samples_per_analyst: Digits per analyst's dataset (0: an equal share of the training split).
+        local_epochs: Local epochs per round.
+        round_seconds: Each round's deadline, from its opening.
+        seed: Seed of the plan, the split and the partitions.
+        passphrase: Keystore passphrase (default: ``FLEP_PASSPHRASE``, else a random one for this run).
+    """
+
+    analysts: int = 3
+    rounds: int = 1
+    min_participants: int = 0
+    model: str = "cnn"
+    paillier_bits: int = 2048
+    samples_per_analyst: int = 0
+    local_epochs: int = 1
+    round_seconds: int = 600
+    seed: int = 0
+    passphrase: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class RoundReport:
+    """One finished round, as read back from the chain and IPFS."""
+
+    round: int
+    status: str
+    model_version: int
+    model_cid: str
+    accuracy: float | None
+    included: int
+    excluded: int
+    gas: int
+    seconds: float
+    phase_seconds: dict[str, float]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A whole run: where it ran and each round's report."""
+
+    registry_address: str
+    federation_id: int
+    directory: str
+    rounds: tuple[RoundReport, ...]
+
+
+def run_rounds(registry_address: str, rpc: ModelRegistry, store: ArtifactStore, home: Path, faucet,
+               config: RunConfig, progress=lambda line: None) -> RunResult:
+    """Set up keystores and a federation, start the agents, run ``config.rounds`` rounds, stop the agents.
+
+    Args:
+        registry_address: The deployed registry.
+        rpc: The registry acting as its operator (it creates the federation; each party then signs with its
+            own keystore).
+        store: The verified IPFS store.
+        home: The devnet home (the run's directory is created under ``home/runs``).
+        faucet: A funded ``LocalAccount`` (the devnet's first development account).
+        config: What to run.
+        progress: Called with each agent's JSON line and the runner's own events.
+
+    Raises:
+        RunError: If a round neither finalizes nor aborts in time, or an agent process dies.
+    """
+    passphrase = config.passphrase or os.environ.get(PASSPHRASE_ENV) or secrets.token_urlsafe(24)
+    directory = home / "runs" / time.strftime("run-%Y%m%d-%H%M%S")
+    directory.mkdir(parents=True, exist_ok=False)
+    parties = ["admin", "owner", "aggregator", "key holder"] + [f"analyst-{i + 1}" for i in range(config.analysts)]
+    keystores = {p: Keystore.create(directory / "keystores" / p.replace(" ", "-"), passphrase) for p in parties}
+    _fund(rpc, faucet, [k.address for k in keystores.values()])
+    setup = _set_up(rpc, store, keystores, config, progress)
+    agents = _start_agents(registry_address, home, directory, keystores, setup.federation_id, passphrase, progress)
+    try:
+        reports = [_run_one(setup, rpc, store, config, agents, progress) for _ in range(config.rounds)]
+    finally:
+        agents.stop()
+    return RunResult(registry_address, setup.federation_id, str(directory), tuple(reports))
+
+
+@dataclass
+class _Setup:
+    admin: FederationContext
+    federation_id: int
+    plan: TrainingPlan
+
+
+def _fund(rpc: ModelRegistry, faucet, addresses: list[str]) -> None:
+    w3 = rpc.w3
+    nonce = w3.eth.get_transaction_count(faucet.address, "pending")
+    hashes = []
+    for offset, address in enumerate(addresses):
+        tx = {"to": address, "value": FUNDING_WEI, "gas": 21_000, "nonce": nonce + offset,
+              "chainId": w3.eth.chain_id, "gasPrice": w3.eth.gas_price}
+        hashes.append(w3.eth.send_raw_transaction(faucet.sign_transaction(tx).raw_transaction))
+    for tx_hash in hashes:
+        w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
+
+
+def _as_input(stored: StoredArtifact) -> ArtifactInput:
+    return ArtifactInput(stored.cid, bytes.fromhex(stored.sha256), stored.size)
+
+
+def _set_up(rpc: ModelRegistry, store: ArtifactStore, keystores: dict[str, Keystore], config: RunConfig,
+            progress) -> _Setup:
+    """Admin and data owner: federation, roles, key epoch, plan, datasets and sealed codec keys."""
+    party = {name: rpc.as_account(k.account) for name, k in keystores.items()}
+    admin = party["admin"]
+    minimum = config.min_participants or config.analysts // 2 + 1
+    fid = rpc.create_federation(admin.account, minimum, CodecKeyPolicy.PER_DATA_OWNER).value
+    analysts = [n for n in keystores if n.startswith("analyst-")]
+    admin.grant_role(fid, Role.DATA_OWNER, party["owner"].account)
+    admin.grant_role(fid, Role.AGGREGATOR, party["aggregator"].account)
+    for name in analysts:
+        admin.grant_role(fid, Role.ANALYST, party[name].account)
+    for name in analysts + ["key holder"]:
+        publish_encryption_key(party[name], keystores[name])
+    # The key holder generates the key pair; only the public key leaves its keystore.
+    keys = generate_keypair(config.paillier_bits)
+    keystores["key holder"].put_secret("paillier-epoch-1", private_key_to_bytes(keys.private_key))
+    encoding = EncodingParams(clip_bound=1.0, value_bits=16, max_clients=max(10, config.analysts), max_weight=1024)
+    public = store.put_bytes(public_key_to_bytes(keys.public_key))
+    admin.start_key_epoch(fid, _as_input(public), encoding_digest(encoding))
+    custody = store.put_bytes(json.dumps({"kind": "paillier-private-key-custody", "federation_id": fid,
+                                          "key_holder": party["key holder"].account, "wrapped_key": None},
+                                         sort_keys=True).encode())
+    admin.grant_key(fid, KeyKind.PAILLIER_PRIVATE_KEY, party["key holder"].account, custody.cid,
+                    bytes.fromhex(custody.sha256))
+    probe = TrainingPlan(model=config.model, seed=config.seed, num_values=1, encoding=encoding)
+    plan = TrainingPlan(model=config.model, seed=config.seed, num_values=int(initial_params(probe).size),
+                        encoding=encoding, local_epochs=config.local_epochs)
+    context = FederationContext(admin, store, fid)
+    publish_plan(context, plan)
+    _publish_datasets(FederationContext(party["owner"], store, fid), party, analysts, config)
+    progress({"party": "runner", "action": f"federation {fid} set up: {len(analysts)} analysts, "
+                                            f"min {minimum}, {config.paillier_bits}-bit Paillier, {config.model}"})
+    return _Setup(context, fid, plan)
+
+
+def _publish_datasets(owner: FederationContext, party: dict[str, ModelRegistry], analysts: list[str],
+                      config: RunConfig) -> None:
+    """One digit sheet per analyst, each under its own codec key granted sealed to that analyst only."""
+    train, _ = split_train_test(load_digits_data(), 0.2, seed=config.seed)
+    for name, indices in zip(analysts, partition_iid(len(train), len(analysts), seed=config.seed)):
+        if config.samples_per_analyst:
+            indices = indices[:config.samples_per_analyst]
+        key = CodecKey.generate()
+        sheet = owner.store.put_bytes(encrypt(render_sheet(train.subset(indices)), key))
+        owner.registry.register_dataset(owner.federation_id, _as_input(sheet), len(indices))
+        grant_sealed(owner, KeyKind.CODEC_KEY, party[name].account, key.to_bytes())
+
+
+class _Agents:
+    """The agent processes and the threads reading their JSON lines."""
+
+    def __init__(self) -> None:
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.actions: list[dict] = []
+        self._lock = threading.Lock()
+
+    def record(self, line: dict) -> None:
+        with self._lock:
+            self.actions.append(line)
+
+    def since(self, index: int) -> list[dict]:
+        with self._lock:
+            return list(self.actions[index:])
+
+    def check_alive(self) -> None:
+        dead = {n: p.returncode for n, p in self.processes.items() if p.poll() is not None}
+        if dead:
+            raise RunError(f"agent process(es) exited: {dead}; see their logs in the run directory")
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _start_agents(registry_address: str, home: Path, directory: Path, keystores: dict[str, Keystore], fid: int,
+                  passphrase: str, progress) -> _Agents:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLEP_")}
+    env.update({"FLEP_HOME": str(home), "FLEP_REGISTRY_ADDRESS": registry_address, PASSPHRASE_ENV: passphrase,
+                "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+    agents = _Agents()
+    roles = {"aggregator": "aggregator", "key holder": "keyholder"}
+    roles.update({n: "analyst" for n in keystores if n.startswith("analyst-")})
+    for name, role in roles.items():
+        log = open(directory / f"{name.replace(' ', '-')}.log", "wb")  # noqa: SIM115 - lives as long as the process
+        process = subprocess.Popen(
+            [sys.executable, "-m", "registry", "agent", role, "--keystore", str(keystores[name].directory),
+             "--federation", str(fid), "--json", "--poll", "0.5"],
+            stdout=subprocess.PIPE, stderr=log, env=env, start_new_session=True,
+        )
+        agents.processes[name] = process
+        threading.Thread(target=_read_lines, args=(name, process, agents, progress), daemon=True).start()
+    return agents
+
+
+def _read_lines(name: str, process: subprocess.Popen, agents: _Agents, progress) -> None:
+    for raw in process.stdout:
+        try:
+            line = {"party": name, **json.loads(raw)}
+        except json.JSONDecodeError:
+            continue
+        agents.record(line)
+        progress(line)
+
+
+def _run_one(setup: _Setup, rpc: ModelRegistry, store: ArtifactStore, config: RunConfig, agents: _Agents,
+             progress) -> RoundReport:
+    admin, fid = setup.admin.registry, setup.federation_id
+    seen = len(agents.since(0))
+    started = time.perf_counter()
+    deadline = rpc.w3.eth.get_block("latest")["timestamp"] + config.round_seconds
+    opened = admin.open_round(fid, deadline)
+    round_ = opened.value
+    progress({"party": "runner", "action": f"opened round {round_}", "round": round_})
+    limit = time.monotonic() + config.round_seconds + 60
+    while True:
+        stored = rpc.round(fid, round_)
+        if stored.status in (RoundStatus.FINALIZED, RoundStatus.ABORTED):
+            break
+        if rpc.w3.eth.get_block("latest")["timestamp"] > deadline + 30 and stored.status == RoundStatus.OPEN:
+            admin.abort_round(fid, round_, "deadline passed with too few updates")
+            continue
+        if time.monotonic() > limit:
+            raise RunError(f"round {round_} of federation {fid} did not finish in {config.round_seconds + 60} s")
+        agents.check_alive()
+        time.sleep(0.5)
+    actions = [a for a in agents.since(seen) if a.get("round") == round_]
+    phases: dict[str, float] = {}
+    for action in actions:
+        phase = {"analyst": "train+encrypt+submit", "aggregator": "aggregate", "key holder": "decrypt+finalize"}
+        key = phase["analyst" if action["party"].startswith("analyst") else action["party"]]
+        phases[key] = max(phases.get(key, 0.0), float(action.get("seconds", 0.0)))
+    gas = opened.gas_used + sum(int(a.get("gas_used", 0)) for a in actions)
+    if stored.status == RoundStatus.ABORTED:
+        return RoundReport(round_, "aborted", 0, "", None, 0, 0, gas, time.perf_counter() - started, phases)
+    version = rpc.model_version(fid, stored.model_version)
+    model = rpc.artifact(version.global_model_artifact)
+    report = json.loads(FederationContext(rpc, store, fid).fetch_verified(rpc.artifact(version.metrics_artifact)))
+    excluded = rpc.events(events.UpdateExcluded, federation_id=fid, round=round_)
+    return RoundReport(round_, "finalized", stored.model_version, model.cid, report.get("accuracy"),
+                       stored.included_count, len(excluded), gas, time.perf_counter() - started, phases)
