@@ -72,6 +72,12 @@ class _RootGroup(_LazyGroup):
         "he": _Lazy("registry.commands.he", "Packed Paillier keys and encrypted updates (model tier)."),
         "verify": _Lazy("registry.commands.verify", "Re-verify an artifact, a round or a model's lineage; exit 1 on "
                         "mismatch.", "verify"),
+        "keys": _Lazy("registry.commands.keys", "Party keystores: create, register the encryption key, show."),
+        "audit": _Lazy("registry.commands.audit", "Audit a federation: model lineage, round timeline, key and role "
+                       "access."),
+        "agent": _Lazy("registry.commands.agent", "Run one party (analyst, aggregator, key holder) as a long-running "
+                       "process.", "agent"),
+        "round": _Lazy("registry.commands.round", "Run training rounds with every party its own process."),
     }
 
 

@@ -6,14 +6,27 @@ Public surface:
     reviewers:   :func:`assess_update`, :func:`assess_round`, :class:`UpdateAssessment`
     aggregator:  :class:`Aggregator` (no private key)
     key holder:  :class:`KeyHolder`
-    auditor:     :class:`Auditor` (:class:`Verification` of :class:`Check` s)
+    auditor:     :class:`Auditor` (:class:`Verification` of :class:`Check` s; the audit queries'
+                 :class:`Lineage`, :class:`TimelineEntry` and :class:`AccessEntry`)
     key custody: :func:`publish_encryption_key`, :func:`grant_sealed`, :func:`open_grant` (sealed grants),
                  :func:`new_model_key`, :func:`seal_model`, :func:`open_model` (models under the model key)
     errors:      :class:`RoleError` and its subclasses
 """
 
 from registry.roles.aggregator import AggregateResult, Aggregator, ExcludedUpdate
-from registry.roles.auditor import Auditor, Check, Verification
+from registry.roles.auditor import (
+    AccessEntry,
+    AuditedArtifact,
+    Auditor,
+    Check,
+    Lineage,
+    LineageDataset,
+    LineageRound,
+    LineageUpdate,
+    Recorded,
+    TimelineEntry,
+    Verification,
+)
 from registry.roles.context import DEFAULT_MAX_UPDATE_BYTES, EpochKeys, FederationContext
 from registry.roles.errors import (
     ChainMismatchError,
@@ -35,8 +48,10 @@ from registry.roles.models import ModelSealError, new_model_key, open_model, sea
 from registry.roles.review import UpdateAssessment, assess_round, assess_update
 
 __all__ = [
+    "AccessEntry",
     "AggregateResult",
     "Aggregator",
+    "AuditedArtifact",
     "Auditor",
     "Check",
     "ChainMismatchError",
@@ -47,11 +62,17 @@ __all__ = [
     "GrantError",
     "GrantResult",
     "KeyHolder",
+    "Lineage",
+    "LineageDataset",
+    "LineageRound",
+    "LineageUpdate",
     "ModelSealError",
+    "Recorded",
     "RoleError",
     "RoundDisputedError",
     "RoundNotReadyError",
     "RoundReview",
+    "TimelineEntry",
     "TooFewUsableUpdatesError",
     "UpdateAssessment",
     "Verification",

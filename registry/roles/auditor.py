@@ -5,17 +5,28 @@ update of a round is re-assessed with the aggregator's checks (:mod:`registry.ro
 is recomputed from the chain-recorded inclusions and compared byte for byte, weights are summed from the
 chain records, and a model version is traced back through its rounds to version 1. Each check is reported
 with what it compared, so a failure names the artifact, round or field that differs.
+
+The same role answers the audit queries, read from the chain's events and views: a model version's lineage
+(:meth:`Auditor.lineage`: rounds, key epochs, aggregators, key holders, included and excluded updates,
+datasets, DP records, each artifact with its verification), a round's event timeline (:meth:`Auditor.timeline`)
+and who was granted or revoked which key or role (:meth:`Auditor.access`).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from dataclasses import dataclass
+from typing import Mapping, TypeVar
+
+from eth_utils import to_checksum_address
+from web3.exceptions import TransactionNotFound
 
 from clients.he import EncryptedAggregate, HEError, aggregate_update_bytes
-from registry.chain import ArtifactKind, RoundStatus, events
+from registry.chain import ArtifactKind, DpParameters, ExclusionReason, ModelVersion, RoundStatus, events, role_name
+from registry.chain.types import ATTOS, MICROS
 from registry.roles.context import DEFAULT_MAX_UPDATE_BYTES, FederationContext
-from registry.roles.errors import RoleError
+from registry.roles.errors import ChainMismatchError, RoleError
 from registry.roles.review import assess_round
 from registry.store import StoreError
 
@@ -29,12 +40,14 @@ class Check:
         name: Which property, e.g. ``content`` or ``aggregate recomputation``.
         ok: Whether it held.
         detail: What was compared, or what differed.
+        artifact_id: The artifact the check is about (``None`` for a check of a whole round, e.g. its weights).
     """
 
     subject: str
     name: str
     ok: bool
     detail: str
+    artifact_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,236 @@ class Verification:
         return tuple(c for c in self.checks if not c.ok)
 
 
+T = TypeVar("T")
+
+ROUND_EVENTS: tuple[type[events.EventRecord], ...] = (
+    events.RoundOpened,
+    events.UpdateSubmitted,
+    events.RoundClosed,
+    events.AggregatePosted,
+    events.UpdateExcluded,
+    events.AggregateDisputed,
+    events.RoundFinalized,
+    events.RoundAborted,
+    events.ArtifactRegistered,
+)
+"""The events of a round's timeline (all indexed by federation and round)."""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """Where and when the chain recorded something.
+
+    Attributes:
+        block_number: The block.
+        block_time: The block's timestamp (Unix seconds).
+        transaction_hash: The transaction (``0x`` hex).
+    """
+
+    block_number: int
+    block_time: int
+    transaction_hash: str
+
+
+@dataclass(frozen=True)
+class AuditedArtifact:
+    """An artifact of a lineage with the verification checks about it.
+
+    Attributes:
+        artifact_id: Its id.
+        kind: What it is.
+        cid: Its IPFS CID, as registered (untrusted text).
+        size: Its registered size in bytes.
+        recorded: Its registration.
+        checks: The checks about this artifact (content, and for updates their inclusion or exclusion).
+    """
+
+    artifact_id: int
+    kind: ArtifactKind
+    cid: str
+    size: int
+    recorded: Recorded
+    checks: tuple[Check, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+
+@dataclass(frozen=True)
+class LineageUpdate:
+    """A model update of a lineage round.
+
+    Attributes:
+        artifact: The update artifact and its checks.
+        analyst: Who submitted it.
+        weight: Its FedAvg weight as registered on chain.
+        parents: The artifacts it declared it derives from (its datasets, e.g.).
+        exclusion: Why the aggregator left it out (``NONE`` when it was included).
+    """
+
+    artifact: AuditedArtifact
+    analyst: str
+    weight: int
+    parents: tuple[int, ...]
+    exclusion: ExclusionReason
+
+
+@dataclass(frozen=True)
+class LineageDataset:
+    """A dataset the included updates of a round trained on.
+
+    Attributes:
+        artifact: The dataset artifact and its content check.
+        owner: The data owner who registered it.
+        sample_count: Its registered number of samples.
+    """
+
+    artifact: AuditedArtifact
+    owner: str
+    sample_count: int
+
+
+@dataclass(frozen=True)
+class LineageRound:
+    """One model version of a lineage and the round that produced it.
+
+    Attributes:
+        version: The model version.
+        parent_version: The version it was trained from (0 for the first).
+        round: The round that produced it.
+        key_epoch: The Paillier key epoch of the round.
+        aggregator: Who posted the round's aggregate.
+        key_holder: Who decrypted it and finalized the round.
+        opened, aggregated, finalized: Where the round was opened, its aggregate posted and the round finalized.
+        included: The updates summed into the aggregate, in artifact-id order.
+        excluded: The updates left out, each with its reason, in artifact-id order.
+        datasets: The datasets the included updates name as parents, in artifact-id order.
+        aggregate, global_model, metrics: The round's output artifacts.
+        dp: The round's DP record (``dp.enabled`` false when the round used no DP).
+        cumulative_epsilon: Sum of the DP rounds' ε from version 1 to this one (basic composition).
+        cumulative_delta: Sum of their δ likewise.
+        round_checks: Checks about the whole round (e.g. its weights), or about an artifact not listed above.
+    """
+
+    version: int
+    parent_version: int
+    round: int
+    key_epoch: int
+    aggregator: str
+    key_holder: str
+    opened: Recorded
+    aggregated: Recorded
+    finalized: Recorded
+    included: tuple[LineageUpdate, ...]
+    excluded: tuple[LineageUpdate, ...]
+    datasets: tuple[LineageDataset, ...]
+    aggregate: AuditedArtifact
+    global_model: AuditedArtifact
+    metrics: AuditedArtifact
+    dp: DpParameters
+    cumulative_epsilon: float
+    cumulative_delta: float
+    round_checks: tuple[Check, ...]
+
+    @property
+    def artifacts(self) -> tuple[AuditedArtifact, ...]:
+        """Every artifact of the round: updates, datasets, aggregate, model and metrics."""
+        return (*(u.artifact for u in self.included + self.excluded), *(d.artifact for d in self.datasets),
+                self.aggregate, self.global_model, self.metrics)
+
+    @property
+    def ok(self) -> bool:
+        return all(a.ok for a in self.artifacts) and all(c.ok for c in self.round_checks)
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """Model ``version`` of a federation traced back to version 1.
+
+    The cumulative ε and δ are plain sums over the rounds that recorded DP (basic sequential composition): an
+    upper bound, looser than what an accountant composing the same mechanisms would give. A round without a
+    DP record gives its data no DP guarantee, whatever the sum says.
+
+    Attributes:
+        federation_id: The federation.
+        version: The model version asked about.
+        rounds: Its lineage, newest first (``version`` down to 1).
+    """
+
+    federation_id: int
+    version: int
+    rounds: tuple[LineageRound, ...]
+
+    @property
+    def cumulative_epsilon(self) -> float:
+        return self.rounds[0].cumulative_epsilon
+
+    @property
+    def cumulative_delta(self) -> float:
+        return self.rounds[0].cumulative_delta
+
+    @property
+    def rounds_without_dp(self) -> tuple[int, ...]:
+        """The rounds of the lineage that recorded no DP."""
+        return tuple(r.round for r in self.rounds if not r.dp.enabled)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.rounds)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One event of a round's timeline.
+
+    Attributes:
+        record: The event record (its name, arguments, block, transaction and log index).
+        block_time: The block's timestamp (Unix seconds).
+        gas_used: Gas used by the whole transaction that emitted it (``None`` when the node no longer has
+            the receipt).
+    """
+
+    record: events.EventRecord
+    block_time: int
+    gas_used: int | None
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    """One grant, revocation or key registration of an account.
+
+    Attributes:
+        account: Whom it concerns.
+        kind: ``codec_key``, ``paillier_private_key`` or ``model_key`` (key grants), ``role:<name>``
+            (federation roles, e.g. ``role:analyst``) or ``encryption_key`` (the account's HPKE public key).
+        action: ``granted``, ``revoked`` or ``registered``.
+        actor: Who did it (the grantor, revoker or admin; the account itself for a key registration).
+        record: The event record (block, transaction and the event's own arguments).
+        block_time: The block's timestamp (Unix seconds).
+    """
+
+    account: str
+    kind: str
+    action: str
+    actor: str
+    record: events.EventRecord
+    block_time: int
+
+
+@dataclass(frozen=True)
+class _FederationRecords:
+    """The events of one federation that a lineage needs, read once and indexed."""
+
+    finalized: dict[int, events.RoundFinalized]
+    opened: dict[int, events.RoundOpened]
+    posted: dict[int, events.AggregatePosted]
+    exclusions: dict[int, dict[int, ExclusionReason]]
+    updates: dict[int, list[events.UpdateSubmitted]]
+    artifacts: dict[int, events.ArtifactRegistered]
+    datasets: dict[int, events.DatasetRegistered]
+
+
 class Auditor:
     """Re-verifies what a federation's chain records say against the chain itself and IPFS.
 
@@ -64,6 +307,8 @@ class Auditor:
     def __init__(self, context: FederationContext, max_update_bytes: int = DEFAULT_MAX_UPDATE_BYTES) -> None:
         self.context = context
         self.max_update_bytes = max_update_bytes
+        self._block_times: dict[int, int] = {}
+        self._gas: dict[str, int | None] = {}
 
     def verify_artifact(self, artifact_id: int) -> Verification:
         """Re-fetch one artifact and check its event digest, CID, sha256 and size against the chain.
@@ -98,6 +343,166 @@ class Auditor:
             current = stored.parent_version
         return Verification(f"model v{version}", tuple(checks))
 
+    # ------------------------------------------------------------------ audit queries
+
+    def lineage(self, version: int) -> Lineage:
+        """Model ``version`` traced back to version 1, every artifact re-verified (as :meth:`verify_model`).
+
+        For each version: its round, key epoch, aggregator and key holder, the included and excluded updates
+        (analyst, weight, exclusion reason), the datasets of the included updates (owner, samples), the DP
+        record and the ε/δ summed from version 1 (see :class:`Lineage`), with transactions and block times.
+
+        Raises:
+            UnknownModelVersionError: If the version does not exist (a ``ChainError``).
+            ChainMismatchError: If the node's events lack a record its contract storage holds.
+        """
+        registry, fid = self.context.registry, self.context.federation_id
+        versions: list[ModelVersion] = []
+        current = version
+        while current:
+            stored = registry.model_version(fid, current)
+            versions.append(stored)
+            current = stored.parent_version
+        records = self._federation_records()
+        dataset_checks: dict[int, Check] = {}
+        rounds: list[LineageRound] = []
+        epsilon_micros = delta_atto = 0
+        for stored in reversed(versions):
+            finalized = _expect(records.finalized, stored.version, f"model v{stored.version}")
+            if finalized.dp.enabled:
+                epsilon_micros += finalized.dp.epsilon_micros
+                delta_atto += finalized.dp.delta_atto
+            rounds.append(self._lineage_round(stored, finalized, records, dataset_checks,
+                                              epsilon_micros / MICROS, delta_atto / ATTOS))
+        return Lineage(fid, version, tuple(reversed(rounds)))
+
+    def timeline(self, round_: int) -> list[TimelineEntry]:
+        """Every event of round ``round_`` (see :data:`ROUND_EVENTS`), in chain order (block, log index).
+
+        Raises:
+            UnknownRoundError: If the round does not exist (a ``ChainError``).
+        """
+        registry, fid = self.context.registry, self.context.federation_id
+        registry.round(fid, round_)
+        found = [record for record_type in ROUND_EVENTS
+                 for record in registry.events(record_type, self.context.from_block, federation_id=fid, round=round_)]
+        found.sort(key=lambda r: (r.block_number, r.log_index))
+        return [TimelineEntry(r, self._block_time(r.block_number), self._gas_used(r.transaction_hash)) for r in found]
+
+    def access(self, account: str | None = None) -> list[AccessEntry]:
+        """The federation's key grants and revocations, role grants and revocations, and the HPKE key
+        registrations of its accounts (of ``account`` only, if given), by account, kind and chain order.
+
+        Key registrations are registry-wide: those of every account the federation granted or revoked
+        anything are listed.
+
+        Raises:
+            UnknownFederationError: If the federation does not exist (a ``ChainError``).
+            ValueError: If ``account`` is not an address.
+        """
+        registry, fid, start = self.context.registry, self.context.federation_id, self.context.from_block
+        registry.federation(fid)
+        wanted = to_checksum_address(account) if account is not None else None
+        def entry(who: str, kind: str, action: str, actor: str, record: events.EventRecord) -> AccessEntry:
+            return AccessEntry(who, kind, action, actor, record, self._block_time(record.block_number))
+
+        found = [entry(g.account, g.kind.name.lower(), "granted", g.grantor, g)
+                 for g in registry.events(events.KeyGranted, start, federation_id=fid, account=wanted)]
+        found += [entry(r.account, r.kind.name.lower(), "revoked", r.revoker, r)
+                  for r in registry.events(events.KeyRevoked, start, federation_id=fid, account=wanted)]
+        found += [entry(g.account, _role_kind(g.role), "granted", g.sender, g)
+                  for g in registry.events(events.FederationRoleGranted, start, federation_id=fid, account=wanted)]
+        found += [entry(r.account, _role_kind(r.role), "revoked", r.sender, r)
+                  for r in registry.events(events.FederationRoleRevoked, start, federation_id=fid, account=wanted)]
+        members = {wanted} if wanted else {e.account for e in found}
+        found += [entry(k.account, "encryption_key", "registered", k.account, k)
+                  for k in registry.events(events.EncryptionKeyRegistered, start, account=wanted)
+                  if k.account in members]
+        return sorted(found, key=lambda e: (e.account.lower(), e.kind, e.record.block_number, e.record.log_index))
+
+    # ------------------------------------------------------------------ lineage parts
+
+    def _federation_records(self) -> _FederationRecords:
+        registry, fid, start = self.context.registry, self.context.federation_id, self.context.from_block
+        exclusions: dict[int, dict[int, ExclusionReason]] = defaultdict(dict)
+        for excluded in registry.events(events.UpdateExcluded, start, federation_id=fid):
+            exclusions[excluded.round][excluded.update_artifact_id] = excluded.reason
+        updates: dict[int, list[events.UpdateSubmitted]] = defaultdict(list)
+        for update in registry.events(events.UpdateSubmitted, start, federation_id=fid):
+            updates[update.round].append(update)
+        return _FederationRecords(
+            finalized={r.version: r for r in registry.events(events.RoundFinalized, start, federation_id=fid)},
+            opened={r.round: r for r in registry.events(events.RoundOpened, start, federation_id=fid)},
+            posted={r.round: r for r in registry.events(events.AggregatePosted, start, federation_id=fid)},
+            exclusions=exclusions,
+            updates=updates,
+            artifacts={r.artifact_id: r for r in registry.events(events.ArtifactRegistered, start, federation_id=fid)},
+            datasets={r.artifact_id: r for r in registry.events(events.DatasetRegistered, start, federation_id=fid)},
+        )
+
+    def _lineage_round(self, stored: ModelVersion, finalized: events.RoundFinalized, records: _FederationRecords,
+                       dataset_checks: dict[int, Check], cumulative_epsilon: float,
+                       cumulative_delta: float) -> LineageRound:
+        round_ = stored.round
+        opened = _expect(records.opened, round_, f"round {round_}")
+        posted = _expect(records.posted, round_, f"the aggregate of round {round_}")
+        by_artifact: dict[int | None, list[Check]] = defaultdict(list)
+        for check in self._round_checks(round_):
+            by_artifact[check.artifact_id].append(check)
+
+        def audited(record: events.ArtifactRegistered) -> AuditedArtifact:
+            return AuditedArtifact(record.artifact_id, record.kind, record.cid, record.size, self._recorded(record),
+                                   tuple(by_artifact.pop(record.artifact_id, ())))
+
+        aggregate = audited(_expect(records.artifacts, posted.artifact_id, f"aggregate #{posted.artifact_id}"))
+        included_ids = set(records.artifacts[posted.artifact_id].parents)
+        exclusions = records.exclusions.get(round_, {})
+        included, excluded = [], []
+        for update in sorted(records.updates.get(round_, ()), key=lambda u: u.artifact_id):
+            entry = LineageUpdate(audited(update.as_artifact()), update.analyst, update.weight, update.parents,
+                                  exclusions.get(update.artifact_id, ExclusionReason.NONE))
+            (included if update.artifact_id in included_ids else excluded).append(entry)
+        dataset_ids = sorted({p for u in included for p in u.parents if p in records.datasets})
+        datasets = []
+        for dataset_id in dataset_ids:
+            record = _expect(records.artifacts, dataset_id, f"dataset #{dataset_id}")
+            if dataset_id not in dataset_checks:
+                dataset_checks[dataset_id] = self._content(record)
+            registered = records.datasets[dataset_id]
+            datasets.append(LineageDataset(
+                AuditedArtifact(dataset_id, record.kind, record.cid, record.size, self._recorded(record),
+                                (dataset_checks[dataset_id],)),
+                registered.owner, registered.sample_count))
+        model = audited(_expect(records.artifacts, stored.global_model_artifact, f"model v{stored.version}"))
+        metrics = audited(_expect(records.artifacts, stored.metrics_artifact, f"metrics of v{stored.version}"))
+        loose = tuple(check for checks in by_artifact.values() for check in checks)
+        return LineageRound(
+            version=stored.version, parent_version=stored.parent_version, round=round_, key_epoch=opened.key_epoch,
+            aggregator=posted.aggregator, key_holder=finalized.key_holder, opened=self._recorded(opened),
+            aggregated=self._recorded(posted), finalized=self._recorded(finalized), included=tuple(included),
+            excluded=tuple(excluded), datasets=tuple(datasets), aggregate=aggregate, global_model=model,
+            metrics=metrics, dp=finalized.dp, cumulative_epsilon=cumulative_epsilon,
+            cumulative_delta=cumulative_delta, round_checks=loose,
+        )
+
+    def _recorded(self, record: events.EventRecord) -> Recorded:
+        return Recorded(record.block_number, self._block_time(record.block_number), record.transaction_hash)
+
+    def _block_time(self, block_number: int) -> int:
+        if block_number not in self._block_times:
+            block = self.context.registry.w3.eth.get_block(block_number)
+            self._block_times[block_number] = int(block["timestamp"])
+        return self._block_times[block_number]
+
+    def _gas_used(self, transaction_hash: str) -> int | None:
+        if transaction_hash not in self._gas:
+            try:
+                receipt = self.context.registry.w3.eth.get_transaction_receipt(transaction_hash)
+                self._gas[transaction_hash] = int(receipt["gasUsed"])
+            except TransactionNotFound:
+                self._gas[transaction_hash] = None
+        return self._gas[transaction_hash]
+
     # ------------------------------------------------------------------ checks
 
     def _content(self, record: events.ArtifactRegistered) -> Check:
@@ -105,8 +510,9 @@ class Auditor:
         try:
             self.context.fetch_verified(record)
         except (RoleError, StoreError) as exc:
-            return Check(subject, "content", False, str(exc))
-        return Check(subject, "content", True, f"digest, CID {record.cid}, sha256 and {record.size} B match the chain")
+            return Check(subject, "content", False, str(exc), record.artifact_id)
+        return Check(subject, "content", True, f"digest, CID {record.cid}, sha256 and {record.size} B match the chain",
+                     record.artifact_id)
 
     def _round_checks(self, round_: int) -> list[Check]:
         registry, fid = self.context.registry, self.context.federation_id
@@ -123,7 +529,7 @@ class Auditor:
             posted = EncryptedAggregate.from_bytes(self.context.fetch_verified(aggregate_record),
                                                    self.context.epoch_keys(stored.key_epoch).public_key)
         except (RoleError, StoreError, HEError) as exc:
-            checks.append(Check(subject, "aggregate parses", False, str(exc)))
+            checks.append(Check(subject, "aggregate parses", False, str(exc), aggregate_record.artifact_id))
             return checks
         checks += self._partition_checks(round_, stored.key_epoch, posted.num_values, aggregate_record)
         checks.append(self._weights_check(round_, stored.weights_total, posted, aggregate_record))
@@ -144,11 +550,13 @@ class Auditor:
             checks.append(Check(
                 f"update #{exclusion.update_artifact_id}", "exclusion justified", not found.usable,
                 f"excluded as {exclusion.reason.name.lower()}; re-assessed: "
-                + ("it verifies, so it was wrongly excluded" if found.usable else found.detail)))
+                + ("it verifies, so it was wrongly excluded" if found.usable else found.detail),
+                exclusion.update_artifact_id))
         included = [assessments[i] for i in aggregate_record.parents]
         for found in included:
             checks.append(Check(f"update #{found.submission.artifact_id}", "inclusion valid", found.usable,
-                                "verifies" if found.usable else f"{found.reason.name.lower()}: {found.detail}"))
+                                "verifies" if found.usable else f"{found.reason.name.lower()}: {found.detail}",
+                                found.submission.artifact_id))
         if all(a.usable for a in included):
             try:
                 recomputed = hashlib.sha256(aggregate_update_bytes([a.blob for a in included], keys.public_key))
@@ -157,7 +565,8 @@ class Auditor:
                           f"the chain records {aggregate_record.sha256.hex()}")
             except HEError as exc:
                 same, detail = False, f"the included updates cannot be summed: {exc}"
-            checks.append(Check(f"aggregate #{aggregate_record.artifact_id}", "recomputation", same, detail))
+            checks.append(Check(f"aggregate #{aggregate_record.artifact_id}", "recomputation", same, detail,
+                                aggregate_record.artifact_id))
         return checks
 
     def _weights_check(self, round_: int, chain_total: int, posted: EncryptedAggregate,
@@ -178,5 +587,22 @@ class Auditor:
             expected.append(registry.model_version(fid, stored.parent_version).global_model_artifact)
         ok = model.kind == ArtifactKind.GLOBAL_MODEL and list(model.parents) == expected and stored.round == round_
         return Check(f"model v{version}", "lineage", ok,
-                     f"model #{model.artifact_id} derives from {list(model.parents)}, expected {expected}")
+                     f"model #{model.artifact_id} derives from {list(model.parents)}, expected {expected}",
+                     model.artifact_id)
 
+
+
+def _role_kind(role: bytes) -> str:
+    return f"role:{role_name(role).lower()}"
+
+
+def _expect(found: Mapping[int, T], key: int, what: str) -> T:
+    """``found[key]``, the event record of ``what`` that contract storage says exists.
+
+    Raises:
+        ChainMismatchError: If the node returned no such event.
+    """
+    if key not in found:
+        raise ChainMismatchError(f"contract storage records {what}, but the node returns no event for it; "
+                                 "check the RPC node (it may be pruning logs)")
+    return found[key]
