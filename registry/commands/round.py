@@ -28,6 +28,8 @@ def run(
     local_epochs: int = typer.Option(1, "--local-epochs", min=1),
     round_seconds: int = typer.Option(600, "--round-seconds", min=10, help="Each round's deadline."),
     seed: int = typer.Option(0, "--seed"),
+    revoke_after: int = typer.Option(0, "--revoke-after-round", min=0,
+                                     help="After this round, revoke the last analyst and rotate the key epoch."),
     json_out: bool = typer.Option(False, "--json", help="Print per-round accuracy, gas, phases and CIDs as JSON."),
 ) -> None:
     """Create keystores and a federation on the current devnet, start every agent as its own OS process, run
@@ -44,7 +46,7 @@ def run(
     operator = ModelRegistry.at(connect(settings.rpc_url, settings.chain_id), settings.registry_address, faucet)
     config = RunConfig(analysts=analysts, rounds=rounds, min_participants=min_participants, model=model,
                        paillier_bits=paillier_bits, samples_per_analyst=samples, local_epochs=local_epochs,
-                       round_seconds=round_seconds, seed=seed)
+                       round_seconds=round_seconds, seed=seed, revoke_after_round=revoke_after)
 
     def progress(line: dict) -> None:
         if not json_out:
@@ -55,7 +57,8 @@ def run(
                         faucet, config, progress)
     if json_out:
         emit_json({"registry": result.registry_address, "federation": result.federation_id,
-                   "directory": result.directory, "rounds": [asdict(r) for r in result.rounds]})
+                   "directory": result.directory, "rounds": [asdict(r) for r in result.rounds],
+                   "revoked": result.revoked, "revoked_reads_latest_model": result.revoked_reads_latest_model})
         return
     table = Table(title=f"federation {result.federation_id}: {len(result.rounds)} round(s)")
     for column in ("round", "status", "version", "accuracy", "included", "excluded", "gas", "seconds", "model CID"):
@@ -65,4 +68,7 @@ def run(
         table.add_row(str(r.round), r.status, str(r.model_version), accuracy, str(r.included), str(r.excluded),
                       f"{r.gas:,}", f"{r.seconds:.1f}", literal(r.model_cid))
     console.print(table)
+    if result.revoked:
+        console.print(f"revoked {literal(result.revoked)} reading the latest model: "
+                      f"{literal(result.revoked_reads_latest_model)}")
     console.print(f"keystores and agent logs: {literal(result.directory)}")

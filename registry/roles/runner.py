@@ -25,10 +25,11 @@ from clients.fl import load_digits_data, partition_iid, render_sheet, split_trai
 from clients.he import EncodingParams, encoding_digest, generate_keypair, private_key_to_bytes, public_key_to_bytes
 from registry.chain import ArtifactInput, CodecKeyPolicy, KeyKind, ModelRegistry, Role, RoundStatus, events
 from registry.keystore import PASSPHRASE_ENV, Keystore
-from registry.roles.agents import initial_params
+from registry.roles.agents import initial_params, model_params
 from registry.roles.context import FederationContext
 from registry.roles.errors import RoleError
-from registry.roles.grants import grant_sealed, publish_encryption_key
+from registry.roles.grants import GrantError, grant_sealed, open_grant, publish_encryption_key
+from registry.roles.models import ModelSealError
 from registry.roles.plan import TrainingPlan, publish_plan
 from registry.store import ArtifactStore, StoredArtifact
 
@@ -54,6 +55,8 @@ class RunConfig:
         round_seconds: Each round's deadline, from its opening.
         seed: Seed of the plan, the split and the partitions.
         passphrase: Keystore passphrase (default: ``FLEP_PASSPHRASE``, else a random one for this run).
+        revoke_after_round: After this round, revoke the last analyst (role and model key) and rotate the key
+            epoch (a new Paillier key pair from the key holder), so later rounds run without it (0: never).
     """
 
     analysts: int = 3
@@ -66,6 +69,7 @@ class RunConfig:
     round_seconds: int = 600
     seed: int = 0
     passphrase: str | None = field(default=None, repr=False)
+    revoke_after_round: int = 0
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,8 @@ class RunResult:
     federation_id: int
     directory: str
     rounds: tuple[RoundReport, ...]
+    revoked: str = ""
+    revoked_reads_latest_model: str = ""
 
 
 def run_rounds(registry_address: str, rpc: ModelRegistry, store: ArtifactStore, home: Path, faucet,
@@ -119,11 +125,55 @@ def run_rounds(registry_address: str, rpc: ModelRegistry, store: ArtifactStore, 
     _fund(rpc, faucet, [k.address for k in keystores.values()])
     setup = _set_up(rpc, store, keystores, config, progress)
     agents = _start_agents(registry_address, home, directory, keystores, setup.federation_id, passphrase, progress)
+    reports, revoked = [], ""
     try:
-        reports = [_run_one(setup, rpc, store, config, agents, progress) for _ in range(config.rounds)]
+        for number in range(1, config.rounds + 1):
+            reports.append(_run_one(setup, rpc, store, config, agents, progress))
+            if number == config.revoke_after_round:
+                revoked = _revoke_and_rotate(setup, rpc, store, keystores, config, progress)
     finally:
         agents.stop()
-    return RunResult(registry_address, setup.federation_id, str(directory), tuple(reports))
+    outcome = _revoked_reads(setup, rpc, store, keystores, revoked) if revoked else ""
+    return RunResult(registry_address, setup.federation_id, str(directory), tuple(reports), revoked, outcome)
+
+
+def _revoke_and_rotate(setup: _Setup, rpc: ModelRegistry, store: ArtifactStore, keystores: dict[str, Keystore],
+                       config: RunConfig, progress) -> str:
+    """Admin revokes the last analyst; the key holder makes a new key pair; the admin starts the next epoch."""
+    admin, fid = setup.admin.registry, setup.federation_id
+    name = f"analyst-{config.analysts}"
+    revoked = keystores[name].address
+    admin.revoke_role(fid, Role.ANALYST, revoked)
+    if rpc.key_grant(fid, KeyKind.MODEL_KEY, revoked).active:
+        admin.revoke_key(fid, KeyKind.MODEL_KEY, revoked)
+    epoch = rpc.federation(fid).key_epoch + 1
+    keys = generate_keypair(config.paillier_bits)
+    # The running key holder agent reads its keystore's secrets from disk, so it sees the new key at once.
+    keystores["key holder"].put_secret(f"paillier-epoch-{epoch}", private_key_to_bytes(keys.private_key))
+    public = store.put_bytes(public_key_to_bytes(keys.public_key))
+    admin.start_key_epoch(fid, _as_input(public), encoding_digest(setup.plan.encoding))
+    custody = store.put_bytes(json.dumps({"kind": "paillier-private-key-custody", "federation_id": fid,
+                                          "epoch": epoch, "key_holder": keystores["key holder"].address,
+                                          "wrapped_key": None}, sort_keys=True).encode())
+    admin.grant_key(fid, KeyKind.PAILLIER_PRIVATE_KEY, keystores["key holder"].address, custody.cid,
+                    bytes.fromhex(custody.sha256))
+    progress({"party": "runner", "action": f"revoked {name} ({revoked}); key epoch {epoch} started, its model "
+                                            "key goes to the remaining analysts only"})
+    return name
+
+
+def _revoked_reads(setup: _Setup, rpc: ModelRegistry, store: ArtifactStore, keystores: dict[str, Keystore],
+                   name: str) -> str:
+    """What the revoked analyst gets when it tries to read the latest model with its own keystore."""
+    fid = setup.federation_id
+    context = FederationContext(rpc.as_account(keystores[name].account), store, fid)
+    latest = rpc.federation(fid).model_version_count
+    epoch = rpc.round(fid, rpc.model_version(fid, latest).round).key_epoch
+    try:
+        model_params(context, latest, lambda e: open_grant(context, keystores[name], KeyKind.MODEL_KEY, epoch=e))
+    except (GrantError, ModelSealError) as exc:
+        return f"refused: {exc}"
+    return f"READ model v{latest} (epoch {epoch}): the revocation did not take effect"
 
 
 @dataclass
