@@ -183,3 +183,73 @@ def make_federation(deployed: tuple[ModelRegistry, int], devnet: DevnetInfo, pai
 def federation(deployed: tuple[ModelRegistry, int], devnet: DevnetInfo, paillier_keys: KeyPair) -> Federation:
     registry, block = deployed
     return build_federation(registry, block, ArtifactStore(devnet.ipfs_api), paillier_keys)
+
+
+AGENT_PASSPHRASE = "agents-test"
+
+
+@dataclass
+class AgentParties:
+    """A federation's parties as agents stepped in-process, with their keystores and the training plan."""
+
+    analysts: list
+    aggregator: object
+    key_holder: object
+    keystores: dict
+    plan: object
+
+
+def build_agents(federation: Federation, directory, samples: int = 60, **plan_fields) -> AgentParties:
+    """Keystores, a real training plan (logistic model on digits unless ``plan_fields`` say otherwise),
+    encrypted digit sheets of ``samples`` digits per analyst and sealed codec keys, one key per analyst."""
+    from clients.codec import CodecKey, encrypt
+    from clients.fl import load_digits_data, partition_iid, render_sheet, split_train_test
+    from clients.he import private_key_to_bytes
+    from registry.keystore import Keystore
+    from registry.roles import grant_sealed, publish_encryption_key
+    from registry.roles.agents import AggregatorAgent, AnalystAgent, KeyHolderAgent, initial_params
+    from registry.roles.plan import TrainingPlan, publish_plan
+
+    names = {f"analyst-{i + 1}": a for i, a in enumerate(federation.analysts)} | {"key holder": federation.key_holder}
+    stores = {n: Keystore.create(directory / n.replace(" ", "-"), AGENT_PASSPHRASE, private_key=p.sender.key,
+                                 scrypt_n=2**10) for n, p in names.items()}
+    for name, party in names.items():
+        publish_encryption_key(party, stores[name])
+    stores["key holder"].put_secret("paillier-epoch-1", private_key_to_bytes(federation.keys.private_key))
+    fields = {"model": "logistic", "seed": 3, "local_epochs": 1, "lr": 0.1, **plan_fields}
+    probe = TrainingPlan(num_values=1, encoding=federation.encoding, **fields)
+    plan = TrainingPlan(num_values=int(initial_params(probe).size), encoding=federation.encoding, **fields)
+    publish_plan(federation.context(federation.admin), plan)
+    train, _ = split_train_test(load_digits_data(), 0.2, seed=3)
+    for i, indices in enumerate(partition_iid(len(train), len(federation.analysts), seed=3)):
+        codec_key = CodecKey.generate()
+        sheet = render_sheet(train.subset(indices[:samples]))
+        stored = federation.put(encrypt(sheet, codec_key))
+        analyst = federation.analysts[i].account
+        federation.datasets[analyst] = federation.owner.register_dataset(federation.federation_id, stored,
+                                                                         samples).value
+        grant_sealed(federation.context(federation.owner), KeyKind.CODEC_KEY, analyst, codec_key.to_bytes())
+    analysts = [AnalystAgent(federation.context(a), stores[f"analyst-{i + 1}"])
+                for i, a in enumerate(federation.analysts)]
+    return AgentParties(analysts, AggregatorAgent(federation.context(federation.aggregator)),
+                        KeyHolderAgent(federation.context(federation.key_holder), stores["key holder"]), stores, plan)
+
+
+@pytest.fixture()
+def make_agents(federation, tmp_path):
+    """Build the federation's parties as in-process agents (see :func:`build_agents`)."""
+    return lambda **plan_fields: build_agents(federation, tmp_path, **plan_fields)
+
+
+def drain(agent, limit: int = 10) -> list:
+    """Step ``agent`` until it has nothing to do; fails if it keeps acting (it would not see its own work)."""
+    actions = []
+    while (action := agent.step()) is not None:
+        actions.append(action)
+        assert len(actions) <= limit, "an agent keeps acting: it does not see its own work on chain"
+    return actions
+
+
+@pytest.fixture()
+def drain_agent():
+    return drain
