@@ -9,10 +9,14 @@ from phe import paillier
 from clients.he import public_key_from_bytes
 from registry.chain import ModelRegistry, events
 from registry.roles.errors import ChainMismatchError
-from registry.store import ArtifactStore
+from registry.store import ArtifactStore, ArtifactTooLargeError
 
 DEFAULT_MAX_UPDATE_BYTES = 64 << 20
 """Largest encrypted update any party fetches (64 MiB; a 2048-bit update of 1M values is ~7.5 MB)."""
+
+DEFAULT_MAX_ARTIFACT_BYTES = 1 << 30
+"""Largest artifact of any kind a party fetches (1 GiB): a registered size is a submitter's claim, so a
+record claiming more is refused before a byte is transferred rather than buffered."""
 
 
 @dataclass(frozen=True)
@@ -48,15 +52,18 @@ class FederationContext:
     federation_id: int
     from_block: int = 0
 
-    def fetch_verified(self, record: events.ArtifactRegistered) -> bytes:
+    def fetch_verified(self, record: events.ArtifactRegistered, max_size: int = DEFAULT_MAX_ARTIFACT_BYTES) -> bytes:
         """The artifact's bytes, checked against the chain: event digest vs contract storage, then CID, sha256
         and registered size while streaming (a larger or endless artifact is cut off, never buffered).
 
         Raises:
+            ArtifactTooLargeError: If the registered size exceeds ``max_size`` (nothing is fetched).
             ChainMismatchError: If the event does not match the digest in contract storage.
             IntegrityError: If the bytes do not match the CID, sha256 or size (a ``StoreError``).
             ArtifactNotFoundError, StoreUnavailableError: If the IPFS node lacks the content or is down.
         """
+        if record.size > max_size:
+            raise ArtifactTooLargeError(record.cid, max_size)
         if not self.registry.verify_artifact(record):
             raise ChainMismatchError(
                 f"artifact #{record.artifact_id} ({record.kind.name}, CID {record.cid}) does not match the digest "

@@ -30,7 +30,7 @@ from clients.he import (
 )
 from registry.chain import ArtifactInput, DisputeReason, DpParameters, RoundStatus, Tx, events
 from registry.roles.context import DEFAULT_MAX_UPDATE_BYTES, EpochKeys, FederationContext
-from registry.roles.errors import RoleError, RoundDisputedError, RoundNotReadyError
+from registry.roles.errors import ChainMismatchError, RoleError, RoundDisputedError, RoundNotReadyError
 from registry.roles.review import UpdateAssessment, assess_round
 
 
@@ -100,6 +100,11 @@ class KeyHolder:
         assessments = {a.submission.artifact_id: a for a in assess_round(
             self.context, round_, keys, self.expected_num_values, self.max_update_bytes)}
         aggregate_record = registry.artifact(stored.aggregate_artifact, from_block=self.context.from_block)
+        if not registry.verify_artifact(aggregate_record):
+            raise ChainMismatchError(
+                f"the record of aggregate #{stored.aggregate_artifact} (round {round_}) does not match the digest in "
+                f"contract storage at {registry.address}; check the RPC node"
+            )
         included = list(aggregate_record.parents)
         exclusions = registry.events(events.UpdateExcluded, self.context.from_block, federation_id=fid, round=round_)
         excluded = [e.update_artifact_id for e in exclusions]

@@ -77,3 +77,13 @@ def test_corrupted_update_on_the_nodes_disk_is_named(federation, devnet, devnet_
     cli = _verify_cli(federation, devnet_manager, str(update.artifact_id))
     assert cli.exit_code == 1
     assert json.loads(cli.output)["checks"][0]["ok"] is False
+
+
+def test_a_claimed_size_beyond_the_limit_is_refused_before_fetching(federation) -> None:
+    from registry.chain import ArtifactInput
+
+    stored = federation.store.put_bytes(b"a small dataset that claims to be 2 GiB")
+    lying = ArtifactInput(stored.cid, bytes.fromhex(stored.sha256), 2 << 30)
+    dataset = federation.owner.register_dataset(federation.federation_id, lying, 10).value
+    result = Auditor(federation.context(federation.stranger)).verify_artifact(dataset)
+    assert not result.ok and "larger than the 1073741824-byte limit" in result.checks[0].detail
