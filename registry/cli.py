@@ -78,6 +78,9 @@ class _RootGroup(_LazyGroup):
         "agent": _Lazy("registry.commands.agent", "Run one party (analyst, aggregator, key holder) as a long-running "
                        "process.", "agent"),
         "round": _Lazy("registry.commands.round", "Run training rounds with every party its own process."),
+        "federation": _Lazy("registry.commands.federation", "Create and inspect federations."),
+        "access": _Lazy("registry.commands.access", "Grant and revoke roles and keys; list who holds what."),
+        "data": _Lazy("registry.commands.data", "Data owners: upload encrypted datasets."),
     }
 
 

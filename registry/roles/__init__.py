@@ -45,6 +45,7 @@ from registry.roles.grants import (
 )
 from registry.roles.key_holder import KeyHolder, RoundReview
 from registry.roles.models import ModelSealError, new_model_key, open_model, seal_model
+from registry.roles.plan import PlanError, TrainingPlan, current_plan, publish_plan
 from registry.roles.review import UpdateAssessment, assess_round, assess_update
 
 __all__ = [
@@ -67,6 +68,7 @@ __all__ = [
     "LineageRound",
     "LineageUpdate",
     "ModelSealError",
+    "PlanError",
     "Recorded",
     "RoleError",
     "RoundDisputedError",
@@ -74,15 +76,18 @@ __all__ = [
     "RoundReview",
     "TimelineEntry",
     "TooFewUsableUpdatesError",
+    "TrainingPlan",
     "UpdateAssessment",
     "Verification",
     "assess_round",
     "assess_update",
+    "current_plan",
     "grant_sealed",
     "new_model_key",
     "open_grant",
     "open_model",
     "publish_encryption_key",
+    "publish_plan",
     "registered_encryption_key",
     "seal_model",
 ]

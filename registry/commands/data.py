@@ -1,0 +1,55 @@
+"""`flep data upload`: a data owner encrypts an image with a fresh codec key, registers it as a dataset and
+grants the key, sealed, to each named analyst."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from clients.codec import CodecKey, encrypt, read_image
+from registry.chain import ArtifactInput, KeyKind
+from registry.commands.output import console, emit_json, literal
+from registry.commands.party import configured_registry, federation_context, open_party
+from registry.roles import grant_sealed
+
+app = typer.Typer(help="Data owners: upload encrypted datasets.", no_args_is_help=True)
+
+
+@app.command()
+def upload(
+    image: Path = typer.Argument(..., exists=True, dir_okay=False, help="The image (e.g. a digit sheet PNG)."),
+    keystore: Path = typer.Option(..., "--keystore", help="The data owner's keystore."),
+    samples: int = typer.Option(..., "--samples", min=1, help="Training samples the image holds."),
+    grant_to: Optional[List[str]] = typer.Option(None, "--grant-to", help="Analyst to grant the codec key to."),
+    federation: Optional[int] = typer.Option(None, "--federation", help="Federation id (default: the last one)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Encrypt the image under a new codec key (kept in the owner's keystore), put it on IPFS, register it
+    with its sample count, and grant the key sealed for each analyst's registered encryption key.
+
+    \f
+    Raises:
+        ConfigError: If no chain, registry or IPFS node is configured.
+        GrantError: If an analyst has registered no encryption key (the dataset stays registered).
+    """
+    party = open_party(keystore)
+    registry, store = configured_registry(party.account)
+    context = federation_context(registry, store, federation)
+    key = CodecKey.generate()
+    stored = store.put_bytes(encrypt(read_image(image), key))
+    registered = registry.register_dataset(context.federation_id,
+                                           ArtifactInput(stored.cid, bytes.fromhex(stored.sha256), stored.size),
+                                           samples)
+    party.put_secret(f"codec-key-dataset-{registered.value}", key.to_bytes())
+    grants = [grant_sealed(context, KeyKind.CODEC_KEY, analyst, key.to_bytes()) for analyst in grant_to or []]
+    if json_out:
+        emit_json({"federation": context.federation_id, "dataset": registered.value, "cid": stored.cid,
+                   "sha256": stored.sha256, "size": stored.size, "samples": samples,
+                   "granted_to": [g.grantee for g in grants]})
+        return
+    console.print(f"dataset #{registered.value} ({samples} samples, {stored.size:,} B encrypted) registered in "
+                  f"federation {context.federation_id}: {literal(stored.cid)}")
+    for g in grants:
+        console.print(f"  codec key granted to {literal(g.grantee)}, sealed: {literal(g.cid)}")

@@ -1,0 +1,94 @@
+"""`flep federation | access | data` against a registry on the session devnet, each party with its keystore."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from clients.codec import CodecKey, decrypt, write_image
+from clients.fl import load_digits_data, read_sheet, render_sheet
+from registry.chain import KeyKind, ModelRegistry, connect
+from registry.cli import app
+from registry.devnet import dev_account
+from registry.keystore import Keystore
+from registry.roles import FederationContext, open_grant, publish_encryption_key
+from registry.store import ArtifactStore
+
+PASSPHRASE = "party-cli-test"
+
+
+@pytest.fixture()
+def setting(devnet, devnet_manager, tmp_path):
+    registry, _ = ModelRegistry.deploy(connect(devnet.rpc_url, devnet.chain_id), dev_account(0))
+    stores = {name: Keystore.create(tmp_path / name, PASSPHRASE, private_key=dev_account(i).key, scrypt_n=2**10)
+              for name, i in (("admin", 0), ("owner", 1), ("analyst", 3))}
+    publish_encryption_key(registry.as_account(stores["analyst"].account), stores["analyst"])
+    env = {"FLEP_HOME": str(devnet_manager.home), "FLEP_REGISTRY_ADDRESS": registry.address,
+           "FLEP_PASSPHRASE": PASSPHRASE}
+
+    def flep(*args: str):
+        return CliRunner().invoke(app, list(args), env=env)
+
+    return registry, stores, flep, tmp_path
+
+
+def test_federation_roles_and_a_dataset_through_the_cli(setting, devnet) -> None:
+    registry, stores, flep, tmp_path = setting
+    ks = {n: str(s.directory) for n, s in stores.items()}
+    created = flep("federation", "create", "--keystore", ks["admin"], "--min-participants", "1", "--json")
+    assert created.exit_code == 0, created.output
+    fid = json.loads(created.output)["federation"]
+    for role, who in (("data-owner", "owner"), ("analyst", "analyst")):
+        granted = flep("access", "grant", "--keystore", ks["admin"], "--role", role, "--account",
+                       stores[who].address, "--federation", str(fid), "--json")
+        assert granted.exit_code == 0 and json.loads(granted.output)["changed"], granted.output
+    again = flep("access", "grant", "--keystore", ks["admin"], "--role", "analyst", "--account",
+                 stores["analyst"].address, "--federation", str(fid), "--json")
+    assert json.loads(again.output)["changed"] is False  # idempotent
+
+    sheet = render_sheet(load_digits_data().subset(np.arange(20)), columns=5)
+    image = write_image(tmp_path / "sheet.png", sheet)
+    uploaded = flep("data", "upload", str(image), "--keystore", ks["owner"], "--samples", "20",
+                    "--grant-to", stores["analyst"].address, "--federation", str(fid), "--json")
+    assert uploaded.exit_code == 0, uploaded.output
+    dataset = json.loads(uploaded.output)
+    assert dataset["granted_to"] == [stores["analyst"].address]
+    assert registry.dataset(dataset["dataset"]).sample_count == 20
+
+    # The analyst opens its sealed grant and decrypts exactly the sheet the owner uploaded.
+    context = FederationContext(registry, ArtifactStore(devnet.ipfs_api), fid)
+    key = CodecKey.from_json(open_grant(context, stores["analyst"], KeyKind.CODEC_KEY,
+                                        key_owner=stores["owner"].address).decode())
+    plain = decrypt(context.fetch_verified(registry.artifact(dataset["dataset"])), key)
+    assert np.array_equal(plain, sheet) and len(read_sheet(plain)) == 20
+    assert stores["owner"].has_secret(f"codec-key-dataset-{dataset['dataset']}")
+
+    listed = json.loads(flep("access", "list", "--federation", str(fid), "--json").output)["access"]
+    holds = {(row["account"], row["holds"]) for row in listed}
+    assert (stores["analyst"].address, "role:analyst") in holds
+    assert (stores["analyst"].address, f"codec_key of {stores['owner'].address}") in holds
+    shown = json.loads(flep("federation", "show", "--federation", str(fid), "--json").output)
+    assert shown["members"]["analyst"] == [stores["analyst"].address] and shown["min_participants"] == 1
+
+    revoked = flep("access", "revoke", "--keystore", ks["owner"], "--key", "codec", "--account",
+                   stores["analyst"].address, "--key-owner", stores["owner"].address, "--federation", str(fid),
+                   "--json")
+    assert revoked.exit_code == 0 and json.loads(revoked.output)["changed"], revoked.output
+    listed = json.loads(flep("access", "list", "--federation", str(fid), "--json").output)["access"]
+    assert all(not row["holds"].startswith("codec_key") for row in listed)
+
+
+def test_refusals_are_one_clear_line(setting) -> None:
+    registry, stores, flep, _ = setting
+    ks = {n: str(s.directory) for n, s in stores.items()}
+    unknown = flep("access", "grant", "--keystore", ks["admin"], "--role", "key-holder", "--account",
+                   stores["analyst"].address)
+    assert unknown.exit_code == 2 and "unknown role" in unknown.output
+    both = flep("access", "revoke", "--keystore", ks["admin"], "--account", stores["analyst"].address)
+    assert both.exit_code == 2 and "exactly one of --role or --key" in both.output
+    # Only the registry operator may create federations: the owner's account is refused by the chain.
+    refused = flep("federation", "create", "--keystore", ks["owner"])
+    assert refused.exit_code != 0 and registry.federation_count() == 0
