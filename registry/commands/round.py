@@ -11,7 +11,7 @@ from registry.chain import ModelRegistry, connect
 from registry.commands.output import console, emit_json, err_console, literal
 from registry.config import ConfigError, load_settings
 from registry.devnet import dev_account
-from registry.roles.runner import RunConfig, run_rounds
+from registry.roles.runner import DpRequest, RunConfig, RunResult, run_rounds
 from registry.store import ArtifactStore
 
 app = typer.Typer(help="Run training rounds.", no_args_is_help=True)
@@ -30,14 +30,33 @@ def run(
     seed: int = typer.Option(0, "--seed"),
     revoke_after: int = typer.Option(0, "--revoke-after-round", min=0,
                                      help="After this round, revoke the last analyst and rotate the key epoch."),
-    json_out: bool = typer.Option(False, "--json", help="Print per-round accuracy, gas, phases and CIDs as JSON."),
+    dp: bool = typer.Option(False, "--dp", help="Analysts train with Opacus DP-SGD (in --dp-rounds, default all)."),
+    target_epsilon: float = typer.Option(
+        None, "--target-epsilon", help="With --dp: size sigma so one DP round of the smallest dataset spends this "
+        "epsilon."),
+    noise_multiplier: float = typer.Option(None, "--noise-multiplier", help="With --dp: the noise multiplier sigma."),
+    max_grad_norm: float = typer.Option(1.0, "--max-grad-norm", help="With --dp: per-sample clipping bound C."),
+    delta: float = typer.Option(1e-5, "--delta", help="With --dp: delta."),
+    accountant: str = typer.Option("rdp", "--accountant", help="With --dp: privacy accountant, rdp or prv."),
+    dp_rounds: str = typer.Option("", "--dp-rounds", help="With --dp: rounds trained with DP, e.g. 2,3 "
+                                  "(default: all)."),
+    json_out: bool = typer.Option(False, "--json", help="Print per-round accuracy, DP, gas, phases and CIDs as JSON."),
 ) -> None:
     """Create keystores and a federation on the current devnet, start every agent as its own OS process, run
     the rounds, and stop every process it started (also on failure).
 
+    With ``--dp`` each DP round's record (epsilon, delta, sigma, C) is read back from the chain; the cumulative
+    epsilon is the plain sum of the rounds' recorded epsilons (basic composition, an upper bound).
+
     Raises:
         ConfigError: If no devnet (chain, registry, IPFS node) is configured.
+        RunError: If the DP options are inconsistent (both or neither of sigma and target epsilon, a DP round
+            outside the run).
+        typer.BadParameter: If DP options are given without ``--dp`` or ``--dp-rounds`` is not a list of rounds.
     """
+    request = _dp_request(dp, target_epsilon, noise_multiplier, max_grad_norm, delta, accountant, dp_rounds)
+    if request is not None:
+        request.check(rounds)
     settings = load_settings()
     if not settings.rpc_url or not settings.registry_address or not settings.ipfs_api:
         raise ConfigError("`flep round run` needs the devnet and a registry: run `flep devnet up` and "
@@ -46,7 +65,8 @@ def run(
     operator = ModelRegistry.at(connect(settings.rpc_url, settings.chain_id), settings.registry_address, faucet)
     config = RunConfig(analysts=analysts, rounds=rounds, min_participants=min_participants, model=model,
                        paillier_bits=paillier_bits, samples_per_analyst=samples, local_epochs=local_epochs,
-                       round_seconds=round_seconds, seed=seed, revoke_after_round=revoke_after)
+                       round_seconds=round_seconds, seed=seed, revoke_after_round=revoke_after,
+                       dp=request)
 
     def progress(line: dict) -> None:
         if not json_out:
@@ -58,17 +78,52 @@ def run(
     if json_out:
         emit_json({"registry": result.registry_address, "federation": result.federation_id,
                    "directory": result.directory, "rounds": [asdict(r) for r in result.rounds],
+                   "dp": _plan_dp_json(result),
                    "revoked": result.revoked, "revoked_reads_latest_model": result.revoked_reads_latest_model})
         return
     table = Table(title=f"federation {result.federation_id}: {len(result.rounds)} round(s)")
-    for column in ("round", "status", "version", "accuracy", "included", "excluded", "gas", "seconds", "model CID"):
+    for column in ("round", "status", "version", "accuracy", "epsilon", "cum. epsilon", "included", "excluded",
+                   "gas", "seconds", "model CID"):
         table.add_column(column)
     for r in result.rounds:
         accuracy = "-" if r.accuracy is None else f"{r.accuracy:.3f}"
-        table.add_row(str(r.round), r.status, str(r.model_version), accuracy, str(r.included), str(r.excluded),
-                      f"{r.gas:,}", f"{r.seconds:.1f}", literal(r.model_cid))
+        epsilon = "-" if r.dp is None else f"{r.dp['epsilon']:.3f}"
+        table.add_row(str(r.round), r.status, str(r.model_version), accuracy, epsilon, f"{r.cumulative_epsilon:.3f}",
+                      str(r.included), str(r.excluded), f"{r.gas:,}", f"{r.seconds:.1f}", literal(r.model_cid))
     console.print(table)
+    if result.dp is not None:
+        rounds = ", ".join(map(str, result.dp.rounds)) or "all"
+        console.print(f"DP in rounds {rounds}: sigma {result.dp.noise_multiplier:g}, C {result.dp.clip_norm:g}, "
+                      f"delta {result.dp.delta:g} ({result.dp.accountant}); cum. epsilon is the plain sum of the "
+                      "rounds' recorded epsilons (basic composition, an upper bound)")
     if result.revoked:
         console.print(f"revoked {literal(result.revoked)} reading the latest model: "
                       f"{literal(result.revoked_reads_latest_model)}")
     console.print(f"keystores and agent logs: {literal(result.directory)}")
+
+
+def _dp_request(dp: bool, target_epsilon: float | None, noise_multiplier: float | None, max_grad_norm: float,
+                delta: float, accountant: str, dp_rounds: str) -> DpRequest | None:
+    """The ``--dp`` options as a :class:`DpRequest` (``None`` without ``--dp``).
+
+    Raises:
+        typer.BadParameter: If DP options come without ``--dp``, or ``--dp-rounds`` is not a list of integers.
+    """
+    if not dp:
+        if target_epsilon is not None or noise_multiplier is not None or dp_rounds:
+            raise typer.BadParameter("--target-epsilon, --noise-multiplier and --dp-rounds need --dp")
+        return None
+    try:
+        rounds = tuple(int(r) for r in dp_rounds.split(",") if r.strip())
+    except ValueError as exc:
+        raise typer.BadParameter(f"--dp-rounds takes round numbers separated by commas, e.g. 2,3; got "
+                                 f"{dp_rounds!r}") from exc
+    return DpRequest(target_epsilon, noise_multiplier, max_grad_norm, delta, accountant, rounds)
+
+
+def _plan_dp_json(result: RunResult) -> dict[str, object] | None:
+    """The plan's DP section and how the rounds' cumulative epsilon is composed."""
+    if result.dp is None:
+        return None
+    return {**asdict(result.dp), "cumulative": "sum of the rounds' recorded epsilon and delta (basic composition, "
+                                               "an upper bound)"}

@@ -5,14 +5,16 @@ One :meth:`step` looks at the federation's latest round and does the one thing t
 
 * :class:`AnalystAgent`: an open round without this analyst's update -> open its codec-key grants, fetch and
   decrypt its datasets, start from the latest global model (opened with its model-key grant) or the plan's
-  initial model, train, encrypt bound to the round, upload, submit. "Already submitted" is read from the
-  chain (``updateDigest``), so a restart never submits twice.
+  initial model, train (with Opacus DP-SGD when the plan's DP applies to the round), encrypt bound to the
+  round, upload, submit. "Already submitted" is read from the chain (``updateDigest``), so a restart never
+  submits twice.
 * :class:`AggregatorAgent`: an open round every current analyst submitted to, or whose deadline passed with
   enough updates -> close and aggregate (:class:`~registry.roles.Aggregator`); a closed round without an
   aggregate (a crash in between) -> aggregate.
 * :class:`KeyHolderAgent`: keeps the current epoch's model key granted to every current analyst; a posted,
   undisputed aggregate -> review and decrypt (:class:`~registry.roles.KeyHolder`), add the mean update to the
-  previous model, score it on the plan's public evaluation data, seal it under the model key, finalize.
+  previous model, score it on the plan's public evaluation data, seal it under the model key, finalize with
+  the round's DP record (:meth:`KeyHolderAgent.dp_record`).
 
 :func:`run_agent` polls a step until told to stop.
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 import io
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
@@ -60,7 +63,11 @@ class AgentError(RoleError):
 
 @dataclass(frozen=True)
 class AgentAction:
-    """What one step did: the party, the round, what happened, and the artifact or version it produced."""
+    """What one step did: the party, the round, what happened, and the artifact or version it produced.
+
+    ``epsilon`` is set by an analyst that trained the round with DP-SGD: the ε it has spent over all the DP
+    rounds it trained in (see :meth:`AnalystAgent.cumulative_epsilon`).
+    """
 
     party: str
     round: int
@@ -68,6 +75,7 @@ class AgentAction:
     result: int = 0
     gas_used: int = 0
     seconds: float = 0.0
+    epsilon: float | None = None
 
 
 class Agent(Protocol):
@@ -96,6 +104,11 @@ def initial_params(plan: TrainingPlan) -> np.ndarray:
     """Version 0: the plan's model built from its seed."""
     model = build_model(plan.model, plan.sample_shape, plan.num_classes, seed=plan.seed)
     return get_flat_params(model).astype(np.float64)
+
+
+def registered_samples(context: FederationContext, dataset_ids: Sequence[int]) -> int:
+    """The samples the data owners registered for ``dataset_ids`` (an update's parents), summed."""
+    return sum(context.registry.dataset(i).sample_count for i in dataset_ids)
 
 
 def _latest_round(context: FederationContext):
@@ -130,7 +143,8 @@ class AnalystAgent:
         version = registry.federation(fid).model_version_count
         start = (model_params(self.context, version, self._model_key) if version else initial_params(plan))
         config = TrainConfig(local_epochs=plan.local_epochs, lr=plan.lr, batch_size=plan.batch_size)
-        fit = FLClient(me, data, plan.model, config, torch.device("cpu"), seed=plan.seed + stored.round).fit(
+        dp = plan.dp.config() if plan.dp is not None and plan.dp.applies_to(stored.round) else None
+        fit = FLClient(me, data, plan.model, config, torch.device("cpu"), dp=dp, seed=plan.seed + stored.round).fit(
             start.astype(np.float32))
         delta = np.asarray(fit.update.parameters, dtype=np.float64) - start
         keys = self.context.epoch_keys(stored.key_epoch)
@@ -140,8 +154,32 @@ class AnalystAgent:
         submitted = registry.submit_update(fid, stored.round, ArtifactInput(blob.cid, bytes.fromhex(blob.sha256),
                                                                             blob.size),
                                            fit.update.num_examples, dataset_ids)
-        return AgentAction("analyst", stored.round, "submitted update", submitted.value, submitted.gas_used,
-                           time.perf_counter() - started)
+        if dp is None:
+            return AgentAction("analyst", stored.round, "submitted update", submitted.value, submitted.gas_used,
+                               time.perf_counter() - started)
+        epsilon = self.cumulative_epsilon(plan, stored.round)
+        return AgentAction("analyst", stored.round, f"submitted update trained with DP-SGD (epsilon {epsilon:.3f} "
+                           f"spent so far at delta {dp.delta:g})", submitted.value, submitted.gas_used,
+                           time.perf_counter() - started, epsilon)
+
+    def cumulative_epsilon(self, plan: TrainingPlan, through_round: int) -> float:
+        """The ε this analyst has spent over every DP round up to ``through_round``, read from the chain.
+
+        Derived, not remembered: each update this analyst submitted (``UpdateSubmitted``, whatever became of
+        its round) in a round the plan's DP applies to counts as one round of DP-SGD on its parents' registered
+        samples, and :meth:`TrainingPlan.dp_epsilon` composes them all in one accountant (RDP or PRV
+        composition, tighter than summing per-round ε). A restarted agent therefore reports the same total as
+        one that never stopped, and a fresh :class:`~clients.fl.FLClient` per round (whose own accountant sees
+        one round only) cannot under-report. It assumes the current plan's σ and rounds held in earlier rounds
+        too. Rounds without DP carry no guarantee and are not part of this ε.
+
+        Raises:
+            PlanError: If the plan has no DP section.
+        """
+        registry, fid, me = self.context.registry, self.context.federation_id, self.keystore.address
+        mine = [u for u in registry.events(events.UpdateSubmitted, self.context.from_block, federation_id=fid)
+                if u.analyst == me and u.round <= through_round and plan.dp_applies(u.round)]
+        return plan.dp_epsilon([registered_samples(self.context, u.parents) for u in mine])
 
     def _model_key(self, epoch: int) -> bytes:
         return open_grant(self.context, self.keystore, KeyKind.MODEL_KEY, epoch=epoch)
@@ -260,9 +298,11 @@ class KeyHolderAgent:
         parent = registry.federation(fid).model_version_count
         start = model_params(self.context, parent, self._model_key) if parent else initial_params(plan)
         params = (start + mean).astype(np.float32)
+        dp, by_analyst = self.dp_record(plan, stored.round, review.included)
         report = {"round": stored.round, "model": plan.model, "num_parameters": int(params.size),
                   "included": list(review.included), "excluded": list(review.excluded),
-                  "weights_total": review.aggregate.weights_total, "dp": None, **self._evaluate(plan, params)}
+                  "weights_total": review.aggregate.weights_total, "dp": _dp_report(dp, by_analyst),
+                  **self._evaluate(plan, params)}
         buffer = io.BytesIO()
         np.save(buffer, params, allow_pickle=False)
         sealed = self.context.store.put_bytes(seal_model(self._model_key(epoch), buffer.getvalue(), fid,
@@ -270,9 +310,38 @@ class KeyHolderAgent:
         metrics = self.context.store.put_bytes(json.dumps(report, sort_keys=True).encode())
         finalized = KeyHolder(self.context, {epoch: private_key}, plan.num_values).finalize(
             stored.round, ArtifactInput(sealed.cid, bytes.fromhex(sealed.sha256), sealed.size),
-            ArtifactInput(metrics.cid, bytes.fromhex(metrics.sha256), metrics.size), DpParameters.none(), parent)
+            ArtifactInput(metrics.cid, bytes.fromhex(metrics.sha256), metrics.size), dp, parent)
         return AgentAction("key holder", stored.round, f"finalized model v{finalized.value}", finalized.value,
                            finalized.gas_used, time.perf_counter() - started)
+
+    def dp_record(self, plan: TrainingPlan, round_: int, included: Sequence[int]) -> tuple[DpParameters,
+                                                                                          dict[str, float]]:
+        """The round's DP record for the chain, and the per-round ε of each included analyst.
+
+        Without DP in the plan for ``round_`` the record is :meth:`DpParameters.none`. Otherwise it is
+        (ε, δ, σ, C, accountant) with the plan's δ, σ, C and accountant, and ε the largest, over the included
+        updates, of the accountant's ε for one round of local DP-SGD as the plan prescribes (``local_epochs``
+        passes, ``batch_size``, Poisson sampling) on the samples the data owners registered for that update's
+        parent datasets (:meth:`TrainingPlan.dp_epsilon`).
+
+        What it means: every included analyst that trained as the plan says released this round's update
+        (ε, δ)-DP with respect to any one sample of its datasets (sample-level DP). It is computed from public
+        data only (plan and chain); the key holder cannot see the training itself (updates are encrypted), so it
+        is the plan's guarantee, not a measurement. It is one round's ε: an analyst's total over several DP
+        rounds composes (summing per-round ε is a basic-composition upper bound).
+
+        Raises:
+            PlanError: If an included update has no registered samples (nothing to account on).
+        """
+        dp = plan.dp
+        if dp is None or not dp.applies_to(round_):
+            return DpParameters.none(), {}
+        updates = {u.artifact_id: u for u in self.context.registry.round_updates(
+            self.context.federation_id, round_, self.context.from_block)}
+        by_analyst = {updates[i].analyst: plan.dp_epsilon([registered_samples(self.context, updates[i].parents)])
+                      for i in included}
+        return (DpParameters.from_floats(max(by_analyst.values()), dp.delta, dp.noise_multiplier, dp.clip_norm,
+                                         dp.accountant), by_analyst)
 
     @staticmethod
     def _evaluate(plan: TrainingPlan, params: np.ndarray) -> dict[str, float]:
@@ -283,6 +352,14 @@ class KeyHolderAgent:
         set_flat_params(model, params)
         metrics = evaluate(model, test)
         return {"accuracy": metrics.accuracy, "f1": metrics.f1, "num_test_samples": metrics.num_samples}
+
+
+def _dp_report(dp: DpParameters, by_analyst: dict[str, float]) -> dict[str, object] | None:
+    """The DP record as the round's metrics JSON shows it (``None`` for a round without DP)."""
+    if not dp.enabled:
+        return None
+    return {"epsilon": dp.epsilon, "delta": dp.delta, "noise_multiplier": dp.noise_multiplier,
+            "clip_norm": dp.clip_norm, "accountant": dp.accountant, "epsilon_by_analyst": by_analyst}
 
 
 def run_agent(agent: Agent, poll_seconds: float, should_stop: Callable[[], bool],

@@ -5,11 +5,16 @@ aggregator and the key holder are ``flep agent`` processes, each with its own fr
 from the devnet's first development account) and its own keystore, coordinating only through the chain and
 IPFS. The runner opens each round, waits until the chain records it finalized (or aborts it at its
 deadline), and stops every process it started, also on failure.
+
+With :class:`DpRequest` the plan gets a DP section: analysts train the rounds it names with DP-SGD, the key
+holder records each such round's (ε, δ, σ, C) on chain, and each round's report carries that record and the
+run's cumulative ε.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
 import signal
@@ -17,20 +22,31 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
+
 from clients.codec import CodecKey, encrypt
-from clients.fl import load_digits_data, partition_iid, render_sheet, split_train_test
+from clients.fl import LabelledData, load_digits_data, noise_for_epsilon, partition_iid, render_sheet, split_train_test
 from clients.he import EncodingParams, encoding_digest, generate_keypair, private_key_to_bytes, public_key_to_bytes
-from registry.chain import ArtifactInput, CodecKeyPolicy, KeyKind, ModelRegistry, Role, RoundStatus, events
+from registry.chain import (
+    ArtifactInput,
+    CodecKeyPolicy,
+    DpParameters,
+    KeyKind,
+    ModelRegistry,
+    Role,
+    RoundStatus,
+    events,
+)
 from registry.keystore import PASSPHRASE_ENV, Keystore
 from registry.roles.agents import initial_params, model_params
 from registry.roles.context import FederationContext
 from registry.roles.errors import RoleError
 from registry.roles.grants import GrantError, grant_sealed, open_grant, publish_encryption_key
 from registry.roles.models import ModelSealError
-from registry.roles.plan import TrainingPlan, publish_plan
+from registry.roles.plan import MIN_DP_VALUE, DpPlan, TrainingPlan, publish_plan
 from registry.store import ArtifactStore, StoredArtifact
 
 FUNDING_WEI = 10**20  # 100 devnet ETH per party
@@ -38,6 +54,43 @@ FUNDING_WEI = 10**20  # 100 devnet ETH per party
 
 class RunError(RoleError):
     """A run could not be set up, or a round neither finalized nor aborted in time."""
+
+
+@dataclass(frozen=True)
+class DpRequest:
+    """What ``--dp`` asks for: exactly one of σ itself or a per-round ε target σ is sized for.
+
+    Attributes:
+        target_epsilon: ε that one DP round of local training on the smallest dataset may spend; σ is the
+            smallest noise multiplier reaching it (:func:`clients.fl.noise_for_epsilon`), rounded up to the
+            chain's precision so that the σ on chain is the plan's.
+        noise_multiplier: σ, given directly.
+        clip_norm: C, the per-sample clipping bound.
+        delta: δ.
+        accountant: ``rdp`` or ``prv``.
+        rounds: The rounds trained with DP (empty: every round).
+    """
+
+    target_epsilon: float | None = None
+    noise_multiplier: float | None = None
+    clip_norm: float = 1.0
+    delta: float = 1e-5
+    accountant: str = "rdp"
+    rounds: tuple[int, ...] = ()
+
+    def check(self, run_rounds: int) -> None:
+        """Refuse an inconsistent request before anything is set up.
+
+        Raises:
+            RunError: If not exactly one of σ and target ε is given, or a DP round is not one of the run's
+                ``run_rounds`` rounds.
+        """
+        if (self.target_epsilon is None) == (self.noise_multiplier is None):
+            raise RunError("for DP give exactly one of a noise multiplier (--noise-multiplier) or a per-round "
+                           "target epsilon (--target-epsilon)")
+        outside = sorted(r for r in set(self.rounds) if not 1 <= r <= run_rounds)
+        if outside:
+            raise RunError(f"DP round(s) {outside} are not among the run's rounds 1..{run_rounds}; check --dp-rounds")
 
 
 @dataclass(frozen=True)
@@ -57,6 +110,7 @@ class RunConfig:
         passphrase: Keystore passphrase (default: ``FLEP_PASSPHRASE``, else a random one for this run).
         revoke_after_round: After this round, revoke the last analyst (role and model key) and rotate the key
             epoch (a new Paillier key pair from the key holder), so later rounds run without it (0: never).
+        dp: Differential privacy of the plan, or ``None`` for rounds without DP.
     """
 
     analysts: int = 3
@@ -70,11 +124,20 @@ class RunConfig:
     seed: int = 0
     passphrase: str | None = field(default=None, repr=False)
     revoke_after_round: int = 0
+    dp: DpRequest | None = None
 
 
 @dataclass(frozen=True)
 class RoundReport:
-    """One finished round, as read back from the chain and IPFS."""
+    """One finished round, as read back from the chain and IPFS.
+
+    ``dp`` is the round's DP record on chain (``epsilon``, ``delta``, ``noise_multiplier``, ``clip_norm``,
+    ``accountant``; ``None`` without DP); ``cumulative_epsilon`` and ``cumulative_delta`` sum the records of the
+    federation's finalized rounds up to this one (basic composition: an upper bound on what any one analyst
+    spent, looser than the accountant's own composition); ``analyst_epsilon`` is what each analyst reported
+    spending over its DP rounds so far (the accountant's composition, see
+    :meth:`~registry.roles.agents.AnalystAgent.cumulative_epsilon`).
+    """
 
     round: int
     status: str
@@ -86,11 +149,15 @@ class RoundReport:
     gas: int
     seconds: float
     phase_seconds: dict[str, float]
+    dp: dict[str, float | str] | None = None
+    cumulative_epsilon: float = 0.0
+    cumulative_delta: float = 0.0
+    analyst_epsilon: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class RunResult:
-    """A whole run: where it ran and each round's report."""
+    """A whole run: where it ran, each round's report, and the DP section of its plan (``None``: no DP)."""
 
     registry_address: str
     federation_id: int
@@ -98,6 +165,7 @@ class RunResult:
     rounds: tuple[RoundReport, ...]
     revoked: str = ""
     revoked_reads_latest_model: str = ""
+    dp: DpPlan | None = None
 
 
 def run_rounds(registry_address: str, rpc: ModelRegistry, store: ArtifactStore, home: Path, faucet,
@@ -115,8 +183,12 @@ def run_rounds(registry_address: str, rpc: ModelRegistry, store: ArtifactStore, 
         progress: Called with each agent's JSON line and the runner's own events.
 
     Raises:
-        RunError: If a round neither finalizes nor aborts in time, or an agent process dies.
+        RunError: If the DP request is inconsistent, a round neither finalizes nor aborts in time, or an agent
+            process dies.
+        DPConfigError: If no noise multiplier reaches the target ε.
     """
+    if config.dp is not None:
+        config.dp.check(config.rounds)
     passphrase = config.passphrase or os.environ.get(PASSPHRASE_ENV) or secrets.token_urlsafe(24)
     directory = home / "runs" / time.strftime("run-%Y%m%d-%H%M%S")
     directory.mkdir(parents=True, exist_ok=False)
@@ -134,7 +206,8 @@ def run_rounds(registry_address: str, rpc: ModelRegistry, store: ArtifactStore, 
     finally:
         agents.stop()
     outcome = _revoked_reads(setup, rpc, store, keystores, revoked) if revoked else ""
-    return RunResult(registry_address, setup.federation_id, str(directory), tuple(reports), revoked, outcome)
+    return RunResult(registry_address, setup.federation_id, str(directory), tuple(reports), revoked, outcome,
+                     setup.plan.dp)
 
 
 def _revoke_and_rotate(setup: _Setup, rpc: ModelRegistry, store: ArtifactStore, keystores: dict[str, Keystore],
@@ -227,21 +300,50 @@ def _set_up(rpc: ModelRegistry, store: ArtifactStore, keystores: dict[str, Keyst
     probe = TrainingPlan(model=config.model, seed=config.seed, num_values=1, encoding=encoding)
     plan = TrainingPlan(model=config.model, seed=config.seed, num_values=int(initial_params(probe).size),
                         encoding=encoding, local_epochs=config.local_epochs)
+    train, shares = _shares(config)
+    if config.dp is not None:
+        dp_plan = _dp_plan(config.dp, plan, min(len(s) for s in shares))
+        dp_plan.validate()
+        plan = replace(plan, dp=dp_plan)
     context = FederationContext(admin, store, fid)
     publish_plan(context, plan)
-    _publish_datasets(FederationContext(party["owner"], store, fid), party, analysts, config)
+    _publish_datasets(FederationContext(party["owner"], store, fid), party, analysts, train, shares)
+    dp = "" if plan.dp is None else (f", DP sigma {plan.dp.noise_multiplier:g} C {plan.dp.clip_norm:g} in rounds "
+                                     f"{', '.join(map(str, plan.dp.rounds)) or 'all'}")
     progress({"party": "runner", "action": f"federation {fid} set up: {len(analysts)} analysts, "
-                                            f"min {minimum}, {config.paillier_bits}-bit Paillier, {config.model}"})
+                                            f"min {minimum}, {config.paillier_bits}-bit Paillier, {config.model}{dp}"})
     return _Setup(context, fid, plan)
 
 
-def _publish_datasets(owner: FederationContext, party: dict[str, ModelRegistry], analysts: list[str],
-                      config: RunConfig) -> None:
-    """One digit sheet per analyst, each under its own codec key granted sealed to that analyst only."""
+def _dp_plan(request: DpRequest, plan: TrainingPlan, smallest: int) -> DpPlan:
+    """The plan's DP section for a checked ``request``; σ for a target ε is sized for one round of local
+    training on ``smallest`` samples (the analyst that spends the most per round).
+
+    Raises:
+        DPConfigError: If no σ reaches the target.
+    """
+    sigma = request.noise_multiplier
+    if request.target_epsilon is not None:
+        batches = math.ceil(smallest / min(plan.batch_size, smallest))
+        sigma = noise_for_epsilon(request.target_epsilon, request.delta, 1.0 / batches,
+                                  batches * plan.local_epochs, request.accountant)
+        sigma = round(math.ceil(sigma / MIN_DP_VALUE) * MIN_DP_VALUE, 6)  # up: ε only shrinks
+    return DpPlan(sigma, request.clip_norm, request.delta, request.accountant, tuple(sorted(set(request.rounds))))
+
+
+def _shares(config: RunConfig) -> tuple[LabelledData, list[np.ndarray]]:
+    """The digits training split and each analyst's indices into it."""
     train, _ = split_train_test(load_digits_data(), 0.2, seed=config.seed)
-    for name, indices in zip(analysts, partition_iid(len(train), len(analysts), seed=config.seed)):
-        if config.samples_per_analyst:
-            indices = indices[:config.samples_per_analyst]
+    shares = partition_iid(len(train), config.analysts, seed=config.seed)
+    if config.samples_per_analyst:
+        shares = [indices[:config.samples_per_analyst] for indices in shares]
+    return train, shares
+
+
+def _publish_datasets(owner: FederationContext, party: dict[str, ModelRegistry], analysts: list[str],
+                      train: LabelledData, shares: list[np.ndarray]) -> None:
+    """One digit sheet per analyst, each under its own codec key granted sealed to that analyst only."""
+    for name, indices in zip(analysts, shares):
         key = CodecKey.generate()
         sheet = owner.store.put_bytes(encrypt(render_sheet(train.subset(indices)), key))
         owner.registry.register_dataset(owner.federation_id, _as_input(sheet), len(indices))
@@ -305,7 +407,7 @@ def _start_agents(registry_address: str, home: Path, directory: Path, keystores:
 def _read_lines(name: str, process: subprocess.Popen, agents: _Agents, progress) -> None:
     for raw in process.stdout:
         try:
-            line = {"party": name, **json.loads(raw)}
+            line = {**json.loads(raw), "party": name}  # the process name (analyst-1, ...) over its role
         except json.JSONDecodeError:
             continue
         agents.record(line)
@@ -340,11 +442,30 @@ def _run_one(setup: _Setup, rpc: ModelRegistry, store: ArtifactStore, config: Ru
         key = phase["analyst" if action["party"].startswith("analyst") else action["party"]]
         phases[key] = max(phases.get(key, 0.0), float(action.get("seconds", 0.0)))
     gas = opened.gas_used + sum(int(a.get("gas_used", 0)) for a in actions)
+    dp, epsilon, delta = _recorded_dp(rpc, fid, round_)
     if stored.status == RoundStatus.ABORTED:
-        return RoundReport(round_, "aborted", 0, "", None, 0, 0, gas, time.perf_counter() - started, phases)
+        return RoundReport(round_, "aborted", 0, "", None, 0, 0, gas, time.perf_counter() - started, phases,
+                           None, epsilon, delta)
     version = rpc.model_version(fid, stored.model_version)
     model = rpc.artifact(version.global_model_artifact)
     report = json.loads(FederationContext(rpc, store, fid).fetch_verified(rpc.artifact(version.metrics_artifact)))
     excluded = rpc.events(events.UpdateExcluded, federation_id=fid, round=round_)
+    spent = {a["party"]: float(a["epsilon"]) for a in actions if a.get("epsilon") is not None}
     return RoundReport(round_, "finalized", stored.model_version, model.cid, report.get("accuracy"),
-                       stored.included_count, len(excluded), gas, time.perf_counter() - started, phases)
+                       stored.included_count, len(excluded), gas, time.perf_counter() - started, phases,
+                       dp, epsilon, delta, spent)
+
+
+def _recorded_dp(rpc: ModelRegistry, fid: int, round_: int) -> tuple[dict[str, float | str] | None, float, float]:
+    """Round ``round_``'s DP record from its ``RoundFinalized`` event (``None`` without DP or when it was not
+    finalized), and the plain sums of ε and δ over the federation's finalized rounds up to it (basic
+    composition)."""
+    finalized = [f for f in rpc.events(events.RoundFinalized, federation_id=fid) if f.round <= round_]
+    epsilon = math.fsum(f.dp.epsilon for f in finalized if f.dp.enabled)
+    delta = math.fsum(f.dp.delta for f in finalized if f.dp.enabled)
+    this = next((f.dp for f in finalized if f.round == round_), DpParameters.none())
+    if not this.enabled:
+        return None, epsilon, delta
+    record = {"epsilon": this.epsilon, "delta": this.delta, "noise_multiplier": this.noise_multiplier,
+              "clip_norm": this.clip_norm, "accountant": this.accountant}
+    return record, epsilon, delta
