@@ -82,6 +82,12 @@ class Agent(Protocol):
     def step(self) -> AgentAction | None: ...
 
 
+def chain_now(registry) -> int:
+    """The block time the next transaction will see, as far as a party can tell: the later of the latest block's
+    timestamp and the wall clock (an idle chain mines no block, so its latest timestamp stands still)."""
+    return max(int(registry.w3.eth.get_block("latest")["timestamp"]), int(time.time()))
+
+
 def current_analysts(context: FederationContext) -> list[str]:
     """Accounts holding the analyst role now (granted and not revoked), sorted."""
     registry = context.registry
@@ -135,7 +141,7 @@ class AnalystAgent:
             return None
         if any(registry.update_digest(fid, stored.round, me)) or not registry.has_role(fid, Role.ANALYST, me):
             return None
-        if registry.w3.eth.get_block("latest")["timestamp"] > stored.deadline:
+        if chain_now(registry) > stored.deadline:
             return None
         started = time.perf_counter()
         plan = current_plan(self.context)
@@ -231,7 +237,7 @@ class AggregatorAgent:
             return None
         if stored.status == RoundStatus.OPEN:
             members = current_analysts(self.context)
-            expired = registry.w3.eth.get_block("latest")["timestamp"] > stored.deadline
+            expired = chain_now(registry) > stored.deadline
             minimum = registry.federation(fid).min_participants
             if stored.update_count < minimum or not (expired or stored.update_count >= len(members)):
                 return None

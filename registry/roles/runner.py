@@ -41,7 +41,7 @@ from registry.chain import (
     events,
 )
 from registry.keystore import PASSPHRASE_ENV, Keystore
-from registry.roles.agents import initial_params, model_params
+from registry.roles.agents import chain_now, initial_params, model_params
 from registry.roles.context import FederationContext
 from registry.roles.errors import RoleError
 from registry.roles.grants import GrantError, grant_sealed, open_grant, publish_encryption_key
@@ -419,7 +419,7 @@ def _run_one(setup: _Setup, rpc: ModelRegistry, store: ArtifactStore, config: Ru
     admin, fid = setup.admin.registry, setup.federation_id
     seen = len(agents.since(0))
     started = time.perf_counter()
-    deadline = rpc.w3.eth.get_block("latest")["timestamp"] + config.round_seconds
+    deadline = chain_now(rpc) + config.round_seconds
     opened = admin.open_round(fid, deadline)
     round_ = opened.value
     progress({"party": "runner", "action": f"opened round {round_}", "round": round_})
@@ -428,7 +428,7 @@ def _run_one(setup: _Setup, rpc: ModelRegistry, store: ArtifactStore, config: Ru
         stored = rpc.round(fid, round_)
         if stored.status in (RoundStatus.FINALIZED, RoundStatus.ABORTED):
             break
-        if rpc.w3.eth.get_block("latest")["timestamp"] > deadline + 30 and stored.status == RoundStatus.OPEN:
+        if chain_now(rpc) > deadline + 30 and stored.status == RoundStatus.OPEN:
             admin.abort_round(fid, round_, "deadline passed with too few updates")
             continue
         if time.monotonic() > limit:
