@@ -92,12 +92,15 @@ def federation_run() -> None:
     step("6. A registry for the multi-process federation")
     flep("registry", "deploy")
     step("7. 4 analysts, aggregator and key holder as separate processes (own keystore and account each): "
-         "3 rounds, then analyst-4 is revoked and the key epoch rotated, and round 4 runs without it")
+         "3 rounds (round 3 with DP-SGD), then analyst-4 is revoked and the key epoch rotated, and round 4 runs "
+         "without it")
     run = json.loads(flep("round", "run", "--analysts", "4", "--rounds", "4", "--revoke-after-round", "3",
-                          "--model", "cnn", "--paillier-bits", "2048", "--json").stdout)
+                          "--model", "cnn", "--paillier-bits", "2048", "--dp", "--target-epsilon", "8",
+                          "--dp-rounds", "3", "--json").stdout)
     for r in run["rounds"]:
+        dp = f"DP epsilon {r['dp']['epsilon']:.2f} (cumulative {r['cumulative_epsilon']:.2f})" if r["dp"] else "no DP"
         print(f"  round {r['round']}: {r['status']}, model v{r['model_version']}, accuracy {r['accuracy']:.3f}, "
-              f"{r['included']} updates, gas {r['gas']:,}, {r['seconds']:.1f} s")
+              f"{r['included']} updates, {dp}, gas {r['gas']:,}, {r['seconds']:.1f} s")
     fid = str(run["federation"])
     assert [r["status"] for r in run["rounds"]] == ["finalized"] * 4, "a round did not finalize"
     step("8. The audit lineage of the final model (every hash re-verified)")
