@@ -89,6 +89,8 @@ class _BenchGroup(_LazyGroup):
         "codec": _Lazy("registry.commands.codec", "Codec speed and DnCNN inference time.", "bench"),
         "he": _Lazy("registry.commands.he", "Per-value phe vs packed Paillier vs TenSEAL CKKS.", "bench"),
         "registry": _Lazy("registry.commands.chain", "Gas per registry action from real receipts.", "bench"),
+        "round": _Lazy("registry.commands.bench_round", "One full round on the devnet by phase, beside the plaintext "
+                       "round.", "bench"),
     }
 
 

@@ -487,7 +487,8 @@ def _send(
             tx_hash = fn.transact({"from": address, "gas": gas})
     except (ContractCustomError, ContractLogicError) as exc:
         raise _translate(exc, errors) from exc
-    receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout)
+    # Anvil mines at once: poll the receipt often (web3 defaults to 0.1 s, a tenth of a second per transaction).
+    receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout, poll_latency=0.02)
     if receipt["status"] != 1:
         raise TransactionFailedError(
             f"transaction 0x{bytes(tx_hash).hex()} from {address} reverted on chain (gas used {receipt['gasUsed']})"
