@@ -9,7 +9,8 @@ from phe import paillier
 from clients.he import public_key_from_bytes
 from registry.chain import ModelRegistry, events
 from registry.roles.errors import ChainMismatchError
-from registry.store import ArtifactStore, ArtifactTooLargeError
+from registry.chain import ArtifactInput
+from registry.store import ArtifactStore, ArtifactTooLargeError, StoredArtifact
 
 DEFAULT_MAX_UPDATE_BYTES = 64 << 20
 """Largest encrypted update any party fetches (64 MiB; a 2048-bit update of 1M values is ~7.5 MB)."""
@@ -17,6 +18,24 @@ DEFAULT_MAX_UPDATE_BYTES = 64 << 20
 DEFAULT_MAX_ARTIFACT_BYTES = 1 << 30
 """Largest artifact of any kind a party fetches (1 GiB): a registered size is a submitter's claim, so a
 record claiming more is refused before a byte is transferred rather than buffered."""
+
+
+def as_input(stored: StoredArtifact) -> ArtifactInput:
+    """The content address of stored bytes as the registry records it (CID, sha256, size)."""
+    return ArtifactInput(stored.cid, bytes.fromhex(stored.sha256), stored.size)
+
+
+def fund_accounts(w3, faucet, addresses: list[str], wei: int) -> None:
+    """Send ``wei`` from ``faucet`` (a funded ``LocalAccount``, e.g. a devnet's first development account) to
+    each address, and wait for every transfer: new parties need gas for their own transactions."""
+    nonce = w3.eth.get_transaction_count(faucet.address, "pending")
+    hashes = []
+    for offset, address in enumerate(addresses):
+        tx = {"to": address, "value": wei, "gas": 21_000, "nonce": nonce + offset, "chainId": w3.eth.chain_id,
+              "gasPrice": w3.eth.gas_price}
+        hashes.append(w3.eth.send_raw_transaction(faucet.sign_transaction(tx).raw_transaction))
+    for tx_hash in hashes:
+        w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
 
 
 @dataclass(frozen=True)

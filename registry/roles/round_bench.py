@@ -84,7 +84,7 @@ from registry.keystore import Keystore
 from registry.roles.agents import initial_params
 from registry.roles.aggregator import Aggregator
 from registry.roles.auditor import Auditor
-from registry.roles.context import FederationContext
+from registry.roles.context import FederationContext, as_input, fund_accounts
 from registry.roles.grants import grant_sealed, open_grant, publish_encryption_key
 from registry.roles.key_holder import KeyHolder
 from registry.roles.models import new_model_key, seal_model
@@ -415,21 +415,6 @@ def _train_config(plan: TrainingPlan) -> TrainConfig:
     return TrainConfig(local_epochs=plan.local_epochs, batch_size=plan.batch_size, lr=plan.lr)
 
 
-def _as_input(stored: StoredArtifact) -> ArtifactInput:
-    return ArtifactInput(stored.cid, bytes.fromhex(stored.sha256), stored.size)
-
-
-def _fund(operator: ModelRegistry, faucet: LocalAccount, addresses: list[str]) -> None:
-    """Send ``FUNDING_WEI`` to each address from the faucet; wait for every transfer."""
-    w3 = operator.w3
-    nonce = w3.eth.get_transaction_count(faucet.address, "pending")
-    hashes = []
-    for offset, address in enumerate(addresses):
-        tx = {"to": address, "value": FUNDING_WEI, "gas": 21_000, "nonce": nonce + offset,
-              "chainId": w3.eth.chain_id, "gasPrice": w3.eth.gas_price}
-        hashes.append(w3.eth.send_raw_transaction(faucet.sign_transaction(tx).raw_transaction))
-    for tx_hash in hashes:
-        w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
 
 
 def _set_up(operator: ModelRegistry, faucet: LocalAccount, store: ArtifactStore, directory: Path,
@@ -452,8 +437,8 @@ def _set_up(operator: ModelRegistry, faucet: LocalAccount, store: ArtifactStore,
     analyst_stores = [Keystore.create(directory / f"analyst-{i + 1}", passphrase) for i in range(config.analysts)]
     holder_store = Keystore.create(directory / "key-holder", passphrase)
     admin, owner, aggregator = Account.create(), Account.create(), Account.create()
-    _fund(operator, faucet, [a.address for a in (admin, owner, aggregator)]
-          + [k.address for k in (*analyst_stores, holder_store)])
+    fund_accounts(operator.w3, faucet, [a.address for a in (admin, owner, aggregator)]
+                  + [k.address for k in (*analyst_stores, holder_store)], FUNDING_WEI)
 
     fid = operator.create_federation(admin.address, config.analysts // 2 + 1, CodecKeyPolicy.PER_DATA_OWNER).value
     admin_context = FederationContext(operator.as_account(admin), store, fid)
@@ -471,7 +456,7 @@ def _set_up(operator: ModelRegistry, faucet: LocalAccount, store: ArtifactStore,
     # The key holder generated the key pair; only the public key leaves its keystore.
     holder_store.put_secret("paillier-epoch-1", private_key_to_bytes(keys.private_key))
     public = store.put_bytes(public_key_to_bytes(keys.public_key))
-    registry.start_key_epoch(fid, _as_input(public), encoding_digest(encoding))
+    registry.start_key_epoch(fid, as_input(public), encoding_digest(encoding))
     custody = store.put_bytes(json.dumps({"kind": "paillier-private-key-custody", "federation_id": fid,
                                           "key_holder": holder_store.address, "wrapped_key": None},
                                          sort_keys=True).encode())
@@ -483,7 +468,7 @@ def _set_up(operator: ModelRegistry, faucet: LocalAccount, store: ArtifactStore,
     for share, (indices, keystore, context) in enumerate(zip(shares, analyst_stores, analyst_contexts)):
         codec_key = CodecKey.generate()  # each analyst is granted the key of its own share only
         sheet = store.put_bytes(encrypt(render_sheet(train.subset(indices)), codec_key))
-        dataset = owner_context.registry.register_dataset(fid, _as_input(sheet), len(indices)).value
+        dataset = owner_context.registry.register_dataset(fid, as_input(sheet), len(indices)).value
         grant_sealed(owner_context, KeyKind.CODEC_KEY, keystore.address, codec_key.to_bytes())
         analysts.append(_Analyst(context, keystore, share, dataset, owner.address))
     holder_store.put_secret("model-key-epoch-1", new_model_key())
@@ -526,7 +511,7 @@ def _run_round(federation: _Federation, clock: _Clock, test: LabelledData) -> _O
     model_key = federation.key_holder_keystore.get_secret(f"model-key-epoch-{epoch}")
     sealed = holder.store.put_bytes(seal_model(model_key, buffer.getvalue(), fid, round_, epoch))
     metrics_blob = holder.store.put_bytes(json.dumps(report, sort_keys=True).encode())
-    finalized = key_holder.finalize(round_, _as_input(sealed), _as_input(metrics_blob), DpParameters.none(),
+    finalized = key_holder.finalize(round_, as_input(sealed), as_input(metrics_blob), DpParameters.none(),
                                    parent_version=0)
 
     with clock.phase("verify"):
@@ -567,5 +552,5 @@ def _submit(analyst: _Analyst, round_: int, epoch: int, clock: _Clock) -> tuple[
         blob = encrypt_update(keys.public_key, delta, fit.update.num_examples, plan.encoding,
                               UpdateContext(fid, round_, epoch, me), workers=PARTY_WORKERS).to_bytes(keys.public_key)
     stored = context.store.put_bytes(blob)
-    submitted = registry.submit_update(fid, round_, _as_input(stored), fit.update.num_examples, [analyst.dataset_id])
+    submitted = registry.submit_update(fid, round_, as_input(stored), fit.update.num_examples, [analyst.dataset_id])
     return submitted, len(blob)

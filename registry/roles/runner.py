@@ -31,7 +31,6 @@ from clients.codec import CodecKey, encrypt
 from clients.fl import LabelledData, load_digits_data, noise_for_epsilon, partition_iid, render_sheet, split_train_test
 from clients.he import EncodingParams, encoding_digest, generate_keypair, private_key_to_bytes, public_key_to_bytes
 from registry.chain import (
-    ArtifactInput,
     CodecKeyPolicy,
     DpParameters,
     KeyKind,
@@ -42,12 +41,12 @@ from registry.chain import (
 )
 from registry.keystore import PASSPHRASE_ENV, Keystore
 from registry.roles.agents import chain_now, initial_params, model_params
-from registry.roles.context import FederationContext
+from registry.roles.context import FederationContext, as_input, fund_accounts
 from registry.roles.errors import RoleError
 from registry.roles.grants import GrantError, grant_sealed, open_grant, publish_encryption_key
 from registry.roles.models import ModelSealError
 from registry.roles.plan import MIN_DP_VALUE, DpPlan, TrainingPlan, publish_plan
-from registry.store import ArtifactStore, StoredArtifact
+from registry.store import ArtifactStore
 
 FUNDING_WEI = 10**20  # 100 devnet ETH per party
 
@@ -194,7 +193,7 @@ def run_rounds(registry_address: str, rpc: ModelRegistry, store: ArtifactStore, 
     directory.mkdir(parents=True, exist_ok=False)
     parties = ["admin", "owner", "aggregator", "key holder"] + [f"analyst-{i + 1}" for i in range(config.analysts)]
     keystores = {p: Keystore.create(directory / "keystores" / p.replace(" ", "-"), passphrase) for p in parties}
-    _fund(rpc, faucet, [k.address for k in keystores.values()])
+    fund_accounts(rpc.w3, faucet, [k.address for k in keystores.values()], FUNDING_WEI)
     setup = _set_up(rpc, store, keystores, config, progress)
     agents = _start_agents(registry_address, home, directory, keystores, setup.federation_id, passphrase, progress)
     reports, revoked = [], ""
@@ -224,7 +223,7 @@ def _revoke_and_rotate(setup: _Setup, rpc: ModelRegistry, store: ArtifactStore, 
     # The running key holder agent reads its keystore's secrets from disk, so it sees the new key at once.
     keystores["key holder"].put_secret(f"paillier-epoch-{epoch}", private_key_to_bytes(keys.private_key))
     public = store.put_bytes(public_key_to_bytes(keys.public_key))
-    admin.start_key_epoch(fid, _as_input(public), encoding_digest(setup.plan.encoding))
+    admin.start_key_epoch(fid, as_input(public), encoding_digest(setup.plan.encoding))
     custody = store.put_bytes(json.dumps({"kind": "paillier-private-key-custody", "federation_id": fid,
                                           "epoch": epoch, "key_holder": keystores["key holder"].address,
                                           "wrapped_key": None}, sort_keys=True).encode())
@@ -256,20 +255,6 @@ class _Setup:
     plan: TrainingPlan
 
 
-def _fund(rpc: ModelRegistry, faucet, addresses: list[str]) -> None:
-    w3 = rpc.w3
-    nonce = w3.eth.get_transaction_count(faucet.address, "pending")
-    hashes = []
-    for offset, address in enumerate(addresses):
-        tx = {"to": address, "value": FUNDING_WEI, "gas": 21_000, "nonce": nonce + offset,
-              "chainId": w3.eth.chain_id, "gasPrice": w3.eth.gas_price}
-        hashes.append(w3.eth.send_raw_transaction(faucet.sign_transaction(tx).raw_transaction))
-    for tx_hash in hashes:
-        w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
-
-
-def _as_input(stored: StoredArtifact) -> ArtifactInput:
-    return ArtifactInput(stored.cid, bytes.fromhex(stored.sha256), stored.size)
 
 
 def _set_up(rpc: ModelRegistry, store: ArtifactStore, keystores: dict[str, Keystore], config: RunConfig,
@@ -291,7 +276,7 @@ def _set_up(rpc: ModelRegistry, store: ArtifactStore, keystores: dict[str, Keyst
     keystores["key holder"].put_secret("paillier-epoch-1", private_key_to_bytes(keys.private_key))
     encoding = EncodingParams(clip_bound=1.0, value_bits=16, max_clients=max(10, config.analysts), max_weight=1024)
     public = store.put_bytes(public_key_to_bytes(keys.public_key))
-    admin.start_key_epoch(fid, _as_input(public), encoding_digest(encoding))
+    admin.start_key_epoch(fid, as_input(public), encoding_digest(encoding))
     custody = store.put_bytes(json.dumps({"kind": "paillier-private-key-custody", "federation_id": fid,
                                           "key_holder": party["key holder"].account, "wrapped_key": None},
                                          sort_keys=True).encode())
@@ -346,7 +331,7 @@ def _publish_datasets(owner: FederationContext, party: dict[str, ModelRegistry],
     for name, indices in zip(analysts, shares):
         key = CodecKey.generate()
         sheet = owner.store.put_bytes(encrypt(render_sheet(train.subset(indices)), key))
-        owner.registry.register_dataset(owner.federation_id, _as_input(sheet), len(indices))
+        owner.registry.register_dataset(owner.federation_id, as_input(sheet), len(indices))
         grant_sealed(owner, KeyKind.CODEC_KEY, party[name].account, key.to_bytes())
 
 
