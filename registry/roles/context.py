@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from phe import paillier
 
 from clients.he import public_key_from_bytes
-from registry.chain import ModelRegistry, events
+from registry.chain import ArtifactInput, ModelRegistry, events
 from registry.roles.errors import ChainMismatchError
-from registry.chain import ArtifactInput
 from registry.store import ArtifactStore, ArtifactTooLargeError, StoredArtifact
 
 DEFAULT_MAX_UPDATE_BYTES = 64 << 20
