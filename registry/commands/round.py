@@ -1,16 +1,20 @@
-"""`flep round run`: a federation on the current devnet with every party its own process."""
+"""`flep round run | open | status`: run rounds with every party its own process, or open and inspect one."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
+from typing import Optional
 
 import typer
 from rich.table import Table
 
-from registry.chain import ModelRegistry, connect
+from registry.chain import ModelRegistry, connect, events
 from registry.commands.output import console, emit_json, err_console, literal
 from registry.config import ConfigError, load_settings
+from registry.commands.party import configured_registry, federation_context, open_party
 from registry.devnet import dev_account
+from registry.roles.agents import chain_now
 from registry.roles.runner import DpRequest, RunConfig, RunResult, run_rounds
 from registry.store import ArtifactStore
 
@@ -127,3 +131,67 @@ def _plan_dp_json(result: RunResult) -> dict[str, object] | None:
         return None
     return {**asdict(result.dp), "cumulative": "sum of the rounds' recorded epsilon and delta (basic composition, "
                                                "an upper bound)"}
+
+
+@app.command("open")
+def open_round(
+    keystore: Path = typer.Option(..., "--keystore", help="The federation admin's keystore."),
+    seconds: int = typer.Option(600, "--deadline-seconds", min=10, help="Updates are accepted this long."),
+    federation: Optional[int] = typer.Option(None, "--federation", help="Federation id (default: the last one)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Open the federation's next round under its current key epoch (caller: the admin).
+
+    \f
+    Raises:
+        ConfigError: If no chain, registry or IPFS node is configured.
+    """
+    party = open_party(keystore)
+    registry, store = configured_registry(party.account)
+    fid = federation_context(registry, store, federation).federation_id
+    opened = registry.open_round(fid, chain_now(registry) + seconds)
+    if json_out:
+        emit_json({"federation": fid, "round": opened.value, "deadline_seconds": seconds,
+                   "transaction_hash": opened.transaction_hash, "gas_used": opened.gas_used})
+        return
+    console.print(f"round {opened.value} of federation {fid} is open for {seconds} s (gas {opened.gas_used:,})")
+
+
+@app.command("status")
+def status(
+    round_: Optional[int] = typer.Option(None, "--round", help="Round number (default: the latest)."),
+    federation: Optional[int] = typer.Option(None, "--federation", help="Federation id (default: the last one)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """A round's state: status, deadline, key epoch, its updates (analyst, weight) and exclusions.
+
+    \f
+    Raises:
+        ConfigError: If no chain, registry or IPFS node is configured, or the federation has no round yet.
+    """
+    registry, store = configured_registry()
+    context = federation_context(registry, store, federation)
+    fid = context.federation_id
+    number = round_ or registry.federation(fid).round_count
+    if not number:
+        raise ConfigError(f"federation {fid} has no round yet: `flep round open`")
+    stored = registry.round(fid, number)
+    excluded = {e.update_artifact_id: e.reason.name.lower()
+                for e in registry.events(events.UpdateExcluded, federation_id=fid, round=number)}
+    updates = [{"artifact_id": u.artifact_id, "analyst": u.analyst, "weight": u.weight,
+                "excluded": excluded.get(u.artifact_id)} for u in context.round_updates(number)]
+    data = {"federation": fid, "round": number, "status": stored.status.name.lower(), "deadline": stored.deadline,
+            "key_epoch": stored.key_epoch, "update_count": stored.update_count,
+            "included_count": stored.included_count, "aggregate_artifact": stored.aggregate_artifact,
+            "disputed": stored.disputed, "model_version": stored.model_version,
+            "weights_total": stored.weights_total, "updates": updates}
+    if json_out:
+        emit_json(data)
+        return
+    console.print(f"round {number} of federation {fid}: {data['status']}"
+                  f"{' (disputed)' if stored.disputed else ''}, key epoch {stored.key_epoch}, "
+                  f"{stored.update_count} update(s), model version {stored.model_version or '-'}")
+    for update in updates:
+        note = f" excluded: {update['excluded']}" if update["excluded"] else ""
+        console.print(f"  update #{update['artifact_id']} of {literal(update['analyst'])}, weight "
+                      f"{update['weight']}{literal(note)}")

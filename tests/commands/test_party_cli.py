@@ -92,3 +92,25 @@ def test_refusals_are_one_clear_line(setting) -> None:
     # Only the registry operator may create federations: the owner's account is refused by the chain.
     refused = flep("federation", "create", "--keystore", ks["owner"])
     assert refused.exit_code != 0 and registry.federation_count() == 0
+
+
+def test_round_open_and_status(setting, devnet) -> None:
+    import hashlib
+
+    from registry.chain import ArtifactInput
+
+    registry, stores, flep, _ = setting
+    ks = {n: str(s.directory) for n, s in stores.items()}
+    fid = json.loads(flep("federation", "create", "--keystore", ks["admin"], "--json").output)["federation"]
+    refused = flep("round", "open", "--keystore", ks["admin"], "--federation", str(fid))
+    assert refused.exit_code == 1 and "no Paillier key epoch" in str(refused.exception)  # nothing to encrypt under
+    admin = registry.as_account(stores["admin"].account)
+    stored = ArtifactStore(devnet.ipfs_api).put_bytes(b"a public key")
+    admin.start_key_epoch(fid, ArtifactInput(stored.cid, bytes.fromhex(stored.sha256), stored.size),
+                          hashlib.sha256(b"encoding").digest())
+    opened = flep("round", "open", "--keystore", ks["admin"], "--deadline-seconds", "120", "--federation", str(fid),
+                  "--json")
+    assert opened.exit_code == 0 and json.loads(opened.output)["round"] == 1, opened.output
+    status = json.loads(flep("round", "status", "--federation", str(fid), "--json").output)
+    assert (status["round"], status["status"], status["key_epoch"], status["updates"]) == (1, "open", 1, [])
+    assert status["deadline"] > registry.w3.eth.get_block("latest")["timestamp"]
