@@ -420,6 +420,13 @@ def _run_one(setup: _Setup, rpc: ModelRegistry, store: ArtifactStore, config: Ru
             raise RunError(f"round {round_} of federation {fid} did not finish in {config.round_seconds + 60} s")
         agents.check_alive()
         time.sleep(0.5)
+    if stored.status == RoundStatus.FINALIZED:
+        # The chain can show the round finalized before the key holder's report line is read: wait for it, so
+        # the round's phases and gas are complete.
+        reported = time.monotonic() + 15
+        while time.monotonic() < reported and not any(
+                a.get("round") == round_ and a.get("party") == "key holder" for a in agents.since(seen)):
+            time.sleep(0.05)
     actions = [a for a in agents.since(seen) if a.get("round") == round_]
     phases: dict[str, float] = {}
     for action in actions:
