@@ -14,13 +14,13 @@ import typer
 from clients.codec import CodecError
 from clients.fl import FLError
 from clients.he import HEError
-from registry.chain import ChainError, ModelRegistry, connect
+from registry.chain import ChainError
 from registry.commands.output import console, literal
-from registry.config import ConfigError, load_settings
-from registry.keystore import Keystore, KeystoreError, passphrase_from_env_or_prompt
-from registry.roles import FederationContext, RoleError
+from registry.commands.party import configured_registry, federation_context, open_party
+from registry.keystore import KeystoreError
+from registry.roles import RoleError
 from registry.roles.agents import AgentAction, AggregatorAgent, AnalystAgent, KeyHolderAgent, run_agent
-from registry.store import ArtifactStore, StoreError
+from registry.store import StoreError
 
 RETRY_ON = (RoleError, StoreError, ChainError, KeystoreError, HEError, CodecError, FLError, ConnectionError)
 
@@ -45,14 +45,9 @@ def agent(
     Raises:
         ConfigError: If no chain, registry or IPFS node is configured.
     """
-    settings = load_settings()
-    if not settings.rpc_url or not settings.registry_address or not settings.ipfs_api:
-        raise ConfigError("an agent needs a chain, a registry and an IPFS node: run `flep devnet up` and "
-                          "`flep registry deploy`, or set FLEP_RPC_URL, FLEP_REGISTRY_ADDRESS and FLEP_IPFS_API")
-    opened = Keystore.open(keystore, passphrase_from_env_or_prompt(f"passphrase of {keystore}: "))
-    registry = ModelRegistry.at(connect(settings.rpc_url, settings.chain_id), settings.registry_address,
-                                opened.account)
-    context = FederationContext(registry, ArtifactStore(settings.ipfs_api), federation or registry.federation_count())
+    opened = open_party(keystore)
+    registry, store = configured_registry(opened.account)
+    context = federation_context(registry, store, federation)
     party = {AgentRole.analyst: lambda: AnalystAgent(context, opened, workers),
              AgentRole.aggregator: lambda: AggregatorAgent(context),
              AgentRole.keyholder: lambda: KeyHolderAgent(context, opened, workers)}[role]()

@@ -15,22 +15,21 @@ import typer
 from eth_utils import is_address
 from rich.table import Table
 
-from registry.chain import ZERO_ADDRESS, DpParameters, ModelRegistry, connect, events
+from registry.chain import DpParameters, events
 from registry.commands.output import console, emit_json, literal
-from registry.config import ConfigError, load_settings
+from registry.commands.party import configured_registry, federation_context
+from registry.config import ConfigError
 from registry.roles import (
     AccessEntry,
     AuditedArtifact,
     Auditor,
     Check,
-    FederationContext,
     Lineage,
     LineageRound,
     LineageUpdate,
     Recorded,
     TimelineEntry,
 )
-from registry.store import ArtifactStore
 
 app = typer.Typer(help="Audit a federation: model lineage, round timeline, key and role access.",
                   no_args_is_help=True)
@@ -144,16 +143,8 @@ def _auditor(federation: int | None) -> Auditor:
     Raises:
         ConfigError: If no chain, registry or IPFS node is configured, or the registry has no federation.
     """
-    settings = load_settings()
-    if not settings.rpc_url or not settings.registry_address or not settings.ipfs_api:
-        raise ConfigError("audit needs a chain, a registry and an IPFS node: run `flep devnet up` and "
-                          "`flep registry deploy`, or set FLEP_RPC_URL, FLEP_REGISTRY_ADDRESS and FLEP_IPFS_API")
-    registry = ModelRegistry.at(connect(settings.rpc_url, settings.chain_id), settings.registry_address, ZERO_ADDRESS)
-    if federation is None:
-        federation = registry.federation_count()
-        if not federation:
-            raise ConfigError(f"the registry at {registry.address} has no federation yet")
-    return Auditor(FederationContext(registry, ArtifactStore(settings.ipfs_api), federation))
+    registry, store = configured_registry()
+    return Auditor(federation_context(registry, store, federation))
 
 
 # ---------------------------------------------------------------------- JSON

@@ -7,11 +7,10 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from registry.chain import ZERO_ADDRESS, ModelRegistry, connect
 from registry.commands.output import console, emit_json, literal
-from registry.config import ConfigError, load_settings
-from registry.roles import Auditor, FederationContext, Verification
-from registry.store import ArtifactStore
+from registry.commands.party import configured_registry, federation_context
+from registry.config import ConfigError
+from registry.roles import Auditor, Verification
 
 
 def verify(
@@ -32,18 +31,10 @@ def verify(
     """
     if sum(x is not None for x in (artifact_id, round_, model)) != 1:
         raise ConfigError("give exactly one of ARTIFACT_ID, --round N or --model V")
-    settings = load_settings()
-    if not settings.rpc_url or not settings.registry_address or not settings.ipfs_api:
-        raise ConfigError("verify needs a chain, a registry and an IPFS node: run `flep devnet up` and "
-                          "`flep registry deploy`, or set FLEP_RPC_URL, FLEP_REGISTRY_ADDRESS and FLEP_IPFS_API")
-    registry = ModelRegistry.at(connect(settings.rpc_url, settings.chain_id), settings.registry_address, ZERO_ADDRESS)
+    registry, store = configured_registry()
     if artifact_id is not None:
         federation = registry.artifact(artifact_id).federation_id
-    elif federation is None:
-        federation = registry.federation_count()
-        if not federation:
-            raise ConfigError(f"the registry at {registry.address} has no federation yet")
-    auditor = Auditor(FederationContext(registry, ArtifactStore(settings.ipfs_api), federation))
+    auditor = Auditor(federation_context(registry, store, federation))
     if artifact_id is not None:
         result = auditor.verify_artifact(artifact_id)
     elif round_ is not None:
