@@ -25,9 +25,9 @@ from web3.exceptions import TransactionNotFound
 from clients.he import EncryptedAggregate, HEError, aggregate_update_bytes
 from registry.chain import ArtifactKind, DpParameters, ExclusionReason, ModelVersion, RoundStatus, events, role_name
 from registry.chain.types import ATTOS, MICROS
-from registry.roles.context import DEFAULT_MAX_UPDATE_BYTES, FederationContext
+from registry.roles.context import DEFAULT_MAX_UPDATE_BYTES, EpochKeys, FederationContext
 from registry.roles.errors import ChainMismatchError, RoleError
-from registry.roles.review import assess_round
+from registry.roles.review import UpdateAssessment, assess_round
 from registry.store import StoreError
 
 
@@ -506,42 +506,60 @@ class Auditor:
     # ------------------------------------------------------------------ checks
 
     def _content(self, record: events.ArtifactRegistered) -> Check:
+        return self._fetch(record)[0]
+
+    def _fetch(self, record: events.ArtifactRegistered) -> tuple[Check, bytes | None]:
+        """The content check of one artifact, and its verified bytes when it passed."""
         subject = f"{record.kind.name.lower()} #{record.artifact_id}"
         try:
-            self.context.fetch_verified(record)
+            data = self.context.fetch_verified(record)
         except (RoleError, StoreError) as exc:
-            return Check(subject, "content", False, str(exc), record.artifact_id)
+            return Check(subject, "content", False, str(exc), record.artifact_id), None
         return Check(subject, "content", True, f"digest, CID {record.cid}, sha256 and {record.size} B match the chain",
-                     record.artifact_id)
+                     record.artifact_id), data
 
     def _round_checks(self, round_: int) -> list[Check]:
         registry, fid = self.context.registry, self.context.federation_id
         stored = registry.round(fid, round_)
         subject = f"round {round_}"
         records = registry.artifacts(federation_id=fid, round_=round_, from_block=self.context.from_block)
-        checks = [self._content(r) for r in records]
         if not stored.aggregate_artifact:
-            checks.append(Check(subject, "aggregate", True, f"none posted yet ({stored.status.name.lower()})"))
-            return checks
-        by_id = {r.artifact_id: r for r in records}
-        aggregate_record = by_id[stored.aggregate_artifact]
+            return [self._content(r) for r in records] + [
+                Check(subject, "aggregate", True, f"none posted yet ({stored.status.name.lower()})")]
+        aggregate_record = next(r for r in records if r.artifact_id == stored.aggregate_artifact)
+        aggregate_check, aggregate_bytes = self._fetch(aggregate_record)
         try:
-            posted = EncryptedAggregate.from_bytes(self.context.fetch_verified(aggregate_record),
-                                                   self.context.epoch_keys(stored.key_epoch).public_key)
+            if aggregate_bytes is None:
+                raise RoleError(aggregate_check.detail)
+            keys = self.context.epoch_keys(stored.key_epoch)
+            posted = EncryptedAggregate.from_bytes(aggregate_bytes, keys.public_key)
         except (RoleError, StoreError, HEError) as exc:
-            checks.append(Check(subject, "aggregate parses", False, str(exc), aggregate_record.artifact_id))
-            return checks
-        checks += self._partition_checks(round_, stored.key_epoch, posted.num_values, aggregate_record)
-        checks.append(self._weights_check(round_, stored.weights_total, posted, aggregate_record))
+            return [aggregate_check if r is aggregate_record else self._content(r) for r in records] + [
+                Check(subject, "aggregate parses", False, str(exc), aggregate_record.artifact_id)]
+        # Every update is fetched once, by its assessment; its content check is read off that.
+        assessments = {a.submission.artifact_id: a
+                       for a in assess_round(self.context, round_, keys, posted.num_values, self.max_update_bytes)}
+        checks = [aggregate_check if r is aggregate_record
+                  else self._update_content(r, assessments[r.artifact_id]) if r.kind == ArtifactKind.MODEL_UPDATE
+                  else self._content(r) for r in records]
+        checks += self._partition_checks(round_, keys, assessments, aggregate_record)
+        checks.append(self._weights_check(round_, stored.weights_total, posted, assessments, aggregate_record))
         if stored.status == RoundStatus.FINALIZED:
             checks.append(self._model_parents_check(round_, stored.model_version, stored.aggregate_artifact))
         return checks
 
-    def _partition_checks(self, round_: int, epoch: int, num_values: int,
+    def _update_content(self, record: events.ArtifactRegistered, assessment: UpdateAssessment) -> Check:
+        """The content check of an update, from the assessment that already fetched and verified it."""
+        if assessment.reason == ExclusionReason.OVER_SIZE:
+            return self._content(record)  # the assessment did not fetch it: its size is over the update limit
+        if assessment.reason in (ExclusionReason.UNAVAILABLE, ExclusionReason.CONTENT_MISMATCH):
+            return Check(f"model_update #{record.artifact_id}", "content", False, assessment.detail,
+                         record.artifact_id)
+        return Check(f"model_update #{record.artifact_id}", "content", True,
+                     f"digest, CID {record.cid}, sha256 and {record.size} B match the chain", record.artifact_id)
+
+    def _partition_checks(self, round_: int, keys: EpochKeys, assessments: dict[int, UpdateAssessment],
                           aggregate_record: events.ArtifactRegistered) -> list[Check]:
-        keys = self.context.epoch_keys(epoch)
-        assessments = {a.submission.artifact_id: a
-                       for a in assess_round(self.context, round_, keys, num_values, self.max_update_bytes)}
         exclusions = self.context.registry.events(events.UpdateExcluded, self.context.from_block,
                                                   federation_id=self.context.federation_id, round=round_)
         checks = []
@@ -570,9 +588,8 @@ class Auditor:
         return checks
 
     def _weights_check(self, round_: int, chain_total: int, posted: EncryptedAggregate,
-                       aggregate_record: events.ArtifactRegistered) -> Check:
-        weights = {u.artifact_id: u.weight for u in self.context.round_updates(round_)}
-        included = sum(weights[i] for i in aggregate_record.parents)
+                       assessments: dict[int, UpdateAssessment], aggregate_record: events.ArtifactRegistered) -> Check:
+        included = sum(assessments[i].submission.weight for i in aggregate_record.parents)
         ok = included == chain_total == posted.weights_total
         return Check(f"round {round_}", "weights", ok,
                      f"registered weights of the included updates sum to {included}; the round records "
