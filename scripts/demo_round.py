@@ -71,7 +71,6 @@ from clients.he import (
     public_key_to_bytes,
 )
 from registry.chain import (
-    ArtifactInput,
     Tx,
     CodecKeyPolicy,
     DpParameters,
@@ -88,6 +87,7 @@ from registry.roles import (
     Aggregator,
     FederationContext,
     KeyHolder,
+    as_input,
     grant_sealed,
     new_model_key,
     open_grant,
@@ -95,7 +95,7 @@ from registry.roles import (
     publish_encryption_key,
     seal_model,
 )
-from registry.store import ArtifactStore, StoredArtifact
+from registry.store import ArtifactStore
 
 # One dev account per party (Anvil's public development mnemonic).
 ACCOUNT_INDEX = {"admin": 0, "owner": 1, "aggregator": 5, "key holder": 6, "auditor": 7}
@@ -207,10 +207,6 @@ class Narrator:
         self.console.print(f"            [italic dim]{escape(text)}[/]", highlight=False)
 
 
-def _as_input(stored: StoredArtifact) -> ArtifactInput:
-    return ArtifactInput(stored.cid, bytes.fromhex(stored.sha256), stored.size)
-
-
 def _fetch_verified(registry: ModelRegistry, store: ArtifactStore, record: events.ArtifactRegistered) -> bytes:
     """The bytes of an artifact, checked against the chain (see :meth:`FederationContext.fetch_verified`)."""
     return FederationContext(registry, store, record.federation_id).fetch_verified(record)
@@ -298,7 +294,7 @@ def admin_sets_up(settings: Settings, options: RoundOptions, keystores: dict[str
                             EncodingParams(clip_bound=1.0, value_bits=16, max_clients=10, max_weight=1024),
                             keystores)
     public = store.put_bytes(public_key_to_bytes(keys.public_key))
-    started_epoch = admin.start_key_epoch(federation_id, _as_input(public), encoding_digest(federation.encoding))
+    started_epoch = admin.start_key_epoch(federation_id, as_input(public), encoding_digest(federation.encoding))
     epoch = started_epoch.value
     narrator.step("admin", f"start key epoch {epoch}: the Paillier public key and the encoding parameters' digest",
                   public.cid, started_epoch)
@@ -359,7 +355,7 @@ def owner_publishes(federation: Federation, train: LabelledData, options: RoundO
     for i, indices in enumerate(partition_iid(len(train), options.analysts, seed=options.seed)):
         sheet = render_sheet(train.subset(indices))
         stored = federation.store.put_bytes(encrypt(sheet, key, mode="exact"))
-        registered = owner.register_dataset(federation.federation_id, _as_input(stored), len(indices))
+        registered = owner.register_dataset(federation.federation_id, as_input(stored), len(indices))
         artifact_id = registered.value
         datasets.append(Dataset(artifact_id, stored.cid, len(indices)))
         narrator.step("owner", f"register dataset #{artifact_id}: {len(indices)} digits as a "
@@ -416,7 +412,7 @@ def analyst_trains(federation: Federation, index: int, round_: int, dataset: Dat
     narrator.step(name, f"train {options.local_epochs} epoch(s) (loss {fit.loss:.3f}), encrypt {delta.size:,} "
                         f"values into {len(encrypted.ciphertexts)} ciphertexts ({time.perf_counter() - started:.1f} s)")
     stored = federation.store.put_bytes(blob)
-    submitted = analyst.submit_update(federation.federation_id, round_, _as_input(stored), fit.update.num_examples,
+    submitted = analyst.submit_update(federation.federation_id, round_, as_input(stored), fit.update.num_examples,
                                       [dataset.artifact_id])
     update_id = submitted.value
     narrator.step(name, f"submit update #{update_id} ({stored.size:,} B, weight {fit.update.num_examples})",
@@ -500,7 +496,7 @@ def key_holder_finalizes(federation: Federation, round_: int, initial: np.ndarra
     narrator.step("key holder", "upload the global model (float32 .npy) encrypted under the epoch's model key "
                                 "(AES-256-GCM)", model_stored.cid)
     narrator.step("key holder", "upload the metrics JSON", metrics_stored.cid)
-    finalized = role.finalize(round_, _as_input(model_stored), _as_input(metrics_stored), DpParameters.none(), 0)
+    finalized = role.finalize(round_, as_input(model_stored), as_input(metrics_stored), DpParameters.none(), 0)
     version = narrator.summary.model_version = finalized.value
     narrator.step("key holder", f"finalize round {round_}: model version {version} (no DP)", tx=finalized)
     return version

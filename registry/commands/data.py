@@ -9,10 +9,10 @@ from typing import List, Optional
 import typer
 
 from clients.codec import CodecKey, encrypt, read_image
-from registry.chain import ArtifactInput, KeyKind
+from registry.chain import KeyKind
 from registry.commands.output import console, emit_json, literal
 from registry.commands.party import configured_registry, federation_context, open_party
-from registry.roles import grant_sealed
+from registry.roles import as_input, grant_sealed
 
 app = typer.Typer(help="Data owners: upload encrypted datasets.", no_args_is_help=True)
 
@@ -40,7 +40,7 @@ def upload(
     key = CodecKey.generate()
     stored = store.put_bytes(encrypt(read_image(image), key))
     registered = registry.register_dataset(context.federation_id,
-                                           ArtifactInput(stored.cid, bytes.fromhex(stored.sha256), stored.size),
+                                           as_input(stored),
                                            samples)
     party.put_secret(f"codec-key-dataset-{registered.value}", key.to_bytes())
     grants = [grant_sealed(context, KeyKind.CODEC_KEY, analyst, key.to_bytes()) for analyst in grant_to or []]

@@ -27,7 +27,7 @@ from registry.roles.auditor import (
     TimelineEntry,
     Verification,
 )
-from registry.roles.context import DEFAULT_MAX_UPDATE_BYTES, EpochKeys, FederationContext
+from registry.roles.context import DEFAULT_MAX_UPDATE_BYTES, EpochKeys, FederationContext, as_input
 from registry.roles.errors import (
     ChainMismatchError,
     RoleError,
@@ -79,6 +79,7 @@ __all__ = [
     "TrainingPlan",
     "UpdateAssessment",
     "Verification",
+    "as_input",
     "assess_round",
     "assess_update",
     "current_plan",

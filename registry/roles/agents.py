@@ -46,10 +46,10 @@ from clients.fl import (
     split_train_test,
 )
 from clients.he import UpdateContext, encrypt_update, private_key_from_bytes
-from registry.chain import ArtifactInput, DpParameters, KeyKind, Role, RoundStatus, events
+from registry.chain import DpParameters, KeyKind, Role, RoundStatus, events
 from registry.keystore import Keystore
 from registry.roles.aggregator import Aggregator
-from registry.roles.context import FederationContext
+from registry.roles.context import FederationContext, as_input
 from registry.roles.errors import RoleError
 from registry.roles.grants import grant_sealed, open_grant
 from registry.roles.key_holder import KeyHolder
@@ -157,9 +157,7 @@ class AnalystAgent:
         update = encrypt_update(keys.public_key, delta, fit.update.num_examples, plan.encoding,
                                 UpdateContext(fid, stored.round, stored.key_epoch, me), workers=self.workers)
         blob = self.context.store.put_bytes(update.to_bytes(keys.public_key))
-        submitted = registry.submit_update(fid, stored.round, ArtifactInput(blob.cid, bytes.fromhex(blob.sha256),
-                                                                            blob.size),
-                                           fit.update.num_examples, dataset_ids)
+        submitted = registry.submit_update(fid, stored.round, as_input(blob), fit.update.num_examples, dataset_ids)
         if dp is None:
             return AgentAction("analyst", stored.round, "submitted update", submitted.value, submitted.gas_used,
                                time.perf_counter() - started)
@@ -299,8 +297,8 @@ class KeyHolderAgent:
         plan = current_plan(self.context)
         epoch = stored.key_epoch
         private_key = private_key_from_bytes(self.keystore.get_secret(f"paillier-epoch-{epoch}"))
-        review, mean = KeyHolder(self.context, {epoch: private_key}, plan.num_values).decrypt_round(
-            stored.round, self.workers)
+        holder = KeyHolder(self.context, {epoch: private_key}, plan.num_values)
+        review, mean = holder.decrypt_round(stored.round, self.workers)
         parent = registry.federation(fid).model_version_count
         start = model_params(self.context, parent, self._model_key) if parent else initial_params(plan)
         params = (start + mean).astype(np.float32)
@@ -314,9 +312,7 @@ class KeyHolderAgent:
         sealed = self.context.store.put_bytes(seal_model(self._model_key(epoch), buffer.getvalue(), fid,
                                                          stored.round, epoch))
         metrics = self.context.store.put_bytes(json.dumps(report, sort_keys=True).encode())
-        finalized = KeyHolder(self.context, {epoch: private_key}, plan.num_values).finalize(
-            stored.round, ArtifactInput(sealed.cid, bytes.fromhex(sealed.sha256), sealed.size),
-            ArtifactInput(metrics.cid, bytes.fromhex(metrics.sha256), metrics.size), dp, parent)
+        finalized = holder.finalize(stored.round, as_input(sealed), as_input(metrics), dp, parent)
         return AgentAction("key holder", stored.round, f"finalized model v{finalized.value}", finalized.value,
                            finalized.gas_used, time.perf_counter() - started)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from clients.he import aggregate_update_bytes
-from registry.chain import ArtifactInput, Exclusion, ExclusionReason, RoundStatus
-from registry.roles.context import DEFAULT_MAX_UPDATE_BYTES, FederationContext
+from registry.chain import Exclusion, ExclusionReason, RoundStatus
+from registry.roles.context import DEFAULT_MAX_UPDATE_BYTES, FederationContext, as_input
 from registry.roles.errors import RoundNotReadyError, TooFewUsableUpdatesError
 from registry.roles.review import UpdateAssessment, assess_round
 
@@ -98,7 +98,7 @@ class Aggregator:
         stored_blob = self.context.store.put_bytes(blob)
         excluded = sorted((a for a in assessments if not a.usable), key=lambda a: a.sha256)
         posted = registry.post_aggregate(
-            fid, round_, ArtifactInput(stored_blob.cid, bytes.fromhex(stored_blob.sha256), stored_blob.size),
+            fid, round_, as_input(stored_blob),
             sorted(a.sha256 for a in usable),
             [Exclusion(a.sha256, a.reason) for a in excluded],
         )

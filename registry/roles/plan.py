@@ -20,8 +20,8 @@ from opacus.accountants import create_accountant
 
 from clients.fl import DPConfig, DPConfigError
 from clients.he import EncodingParams, InvalidParametersError, encoding_digest
-from registry.chain import ArtifactInput, ArtifactKind, Tx
-from registry.roles.context import FederationContext
+from registry.chain import ArtifactKind, Tx
+from registry.roles.context import FederationContext, as_input
 from registry.roles.errors import RoleError
 
 PLAN_FORMAT = "flep-training-plan-v1"
@@ -190,7 +190,7 @@ def _dp_from_json(value: Any) -> DpPlan | None:
 def publish_plan(context: FederationContext, plan: TrainingPlan) -> Tx[int]:
     """Upload the plan and register it (caller: the federation admin); the value is its artifact id."""
     stored = context.store.put_bytes(plan.to_bytes())
-    artifact = ArtifactInput(stored.cid, bytes.fromhex(stored.sha256), stored.size)
+    artifact = as_input(stored)
     return context.registry.register_artifact(context.federation_id, ArtifactKind.FEDERATION_CONFIG, artifact)
 
 
