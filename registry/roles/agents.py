@@ -39,7 +39,6 @@ from clients.fl import (
     TrainConfig,
     build_model,
     evaluate,
-    get_flat_params,
     load_digits_data,
     read_sheet,
     set_flat_params,
@@ -54,7 +53,7 @@ from registry.roles.errors import RoleError
 from registry.roles.grants import grant_sealed, open_grant
 from registry.roles.key_holder import KeyHolder
 from registry.roles.models import new_model_key, open_model, seal_model
-from registry.roles.plan import TrainingPlan, current_plan
+from registry.roles.plan import TrainingPlan, current_plan, initial_params
 
 
 class AgentError(RoleError):
@@ -104,12 +103,6 @@ def model_params(context: FederationContext, version: int, model_key_for: Callab
     record = registry.artifact(stored.global_model_artifact, from_block=context.from_block)
     payload = open_model(model_key_for(epoch), context.fetch_verified(record), fid, stored.round, epoch)
     return np.load(io.BytesIO(payload), allow_pickle=False).astype(np.float64)
-
-
-def initial_params(plan: TrainingPlan) -> np.ndarray:
-    """Version 0: the plan's model built from its seed."""
-    model = build_model(plan.model, plan.sample_shape, plan.num_classes, seed=plan.seed)
-    return get_flat_params(model).astype(np.float64)
 
 
 def registered_samples(context: FederationContext, dataset_ids: Sequence[int]) -> int:

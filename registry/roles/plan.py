@@ -16,9 +16,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 from opacus.accountants import create_accountant
 
-from clients.fl import DPConfig, DPConfigError
+from clients.fl import DPConfig, DPConfigError, build_model, get_flat_params
 from clients.he import EncodingParams, InvalidParametersError, encoding_digest
 from registry.chain import ArtifactKind, Tx
 from registry.roles.context import FederationContext, as_input
@@ -109,6 +110,12 @@ class TrainingPlan:
     evaluation: str = "digits-test"
     dp: DpPlan | None = None
 
+    @classmethod
+    def sized(cls, model: str, seed: int, encoding: EncodingParams, **fields: Any) -> TrainingPlan:
+        """A plan whose ``num_values`` is the parameter count of ``model`` (built for the plan's sample shape)."""
+        probe = cls(model=model, seed=seed, num_values=1, encoding=encoding, **fields)
+        return cls(model=model, seed=seed, num_values=int(initial_params(probe).size), encoding=encoding, **fields)
+
     def dp_applies(self, round_: int) -> bool:
         """Whether analysts train round ``round_`` with DP-SGD."""
         return self.dp is not None and self.dp.applies_to(round_)
@@ -185,6 +192,12 @@ def _dp_from_json(value: Any) -> DpPlan | None:
     if not isinstance(rounds, list) or not all(isinstance(r, int) and not isinstance(r, bool) for r in rounds):
         raise ValueError(f"the DP rounds must be a list of integers, got {rounds!r}")
     return DpPlan(rounds=tuple(rounds), **value)
+
+
+def initial_params(plan: TrainingPlan) -> np.ndarray:
+    """Version 0: the plan's model built from its seed."""
+    model = build_model(plan.model, plan.sample_shape, plan.num_classes, seed=plan.seed)
+    return get_flat_params(model).astype(np.float64)
 
 
 def publish_plan(context: FederationContext, plan: TrainingPlan) -> Tx[int]:

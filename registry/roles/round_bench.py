@@ -62,12 +62,8 @@ from clients.he import (
     EncodingParams,
     SlotLayout,
     UpdateContext,
-    encoding_digest,
     encrypt_update,
-    generate_keypair,
     private_key_from_bytes,
-    private_key_to_bytes,
-    public_key_to_bytes,
 )
 from registry.chain import (
     ArtifactInput,
@@ -81,14 +77,14 @@ from registry.chain import (
     connect,
 )
 from registry.keystore import Keystore
-from registry.roles.agents import initial_params
 from registry.roles.aggregator import Aggregator
 from registry.roles.auditor import Auditor
 from registry.roles.context import FederationContext, as_input, fund_accounts
+from registry.roles.key_epochs import start_epoch_with_new_key
 from registry.roles.grants import grant_sealed, open_grant, publish_encryption_key
 from registry.roles.key_holder import KeyHolder
 from registry.roles.models import new_model_key, seal_model
-from registry.roles.plan import TrainingPlan, current_plan, publish_plan
+from registry.roles.plan import TrainingPlan, current_plan, initial_params, publish_plan
 from registry.store import ArtifactStore, StoredArtifact
 
 FUNDING_WEI = 10**18
@@ -424,10 +420,7 @@ def _set_up(operator: ModelRegistry, faucet: LocalAccount, store: ArtifactStore,
     # A share can outgrow the usual 1024 only with one or two analysts; the weight bound must hold every share.
     encoding = EncodingParams(clip_bound=1.0, value_bits=16, max_clients=max(10, config.analysts),
                               max_weight=max(1024, max(len(s) for s in shares)))
-    probe = TrainingPlan(model=config.model, seed=config.seed, num_values=1, encoding=encoding)
-    plan = TrainingPlan(model=config.model, seed=config.seed, num_values=int(initial_params(probe).size),
-                        encoding=encoding, local_epochs=config.local_epochs)
-    keys = generate_keypair(config.paillier_bits)
+    plan = TrainingPlan.sized(config.model, config.seed, encoding, local_epochs=config.local_epochs)
     # Torch's optimizers import lazily (~0.7 s on first use): pay it here, as an analyst process does once when it
     # starts, so that neither round's figures include it.
     FLClient("warm-up", train.subset(shares[0]), plan.model, _train_config(plan), torch.device("cpu")).fit(
@@ -453,15 +446,7 @@ def _set_up(operator: ModelRegistry, faucet: LocalAccount, store: ArtifactStore,
         publish_encryption_key(context.registry, keystore)
     publish_encryption_key(holder_context.registry, holder_store)
 
-    # The key holder generated the key pair; only the public key leaves its keystore.
-    holder_store.put_secret("paillier-epoch-1", private_key_to_bytes(keys.private_key))
-    public = store.put_bytes(public_key_to_bytes(keys.public_key))
-    registry.start_key_epoch(fid, as_input(public), encoding_digest(encoding))
-    custody = store.put_bytes(json.dumps({"kind": "paillier-private-key-custody", "federation_id": fid,
-                                          "key_holder": holder_store.address, "wrapped_key": None},
-                                         sort_keys=True).encode())
-    registry.grant_key(fid, KeyKind.PAILLIER_PRIVATE_KEY, holder_store.address, custody.cid,
-                       bytes.fromhex(custody.sha256))
+    start_epoch_with_new_key(admin_context, holder_store, encoding, config.paillier_bits)
     publish_plan(admin_context, plan)
 
     analysts = []

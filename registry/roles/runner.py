@@ -29,7 +29,7 @@ import numpy as np
 
 from clients.codec import CodecKey, encrypt
 from clients.fl import LabelledData, load_digits_data, noise_for_epsilon, partition_iid, render_sheet, split_train_test
-from clients.he import EncodingParams, encoding_digest, generate_keypair, private_key_to_bytes, public_key_to_bytes
+from clients.he import EncodingParams
 from registry.chain import (
     CodecKeyPolicy,
     DpParameters,
@@ -40,8 +40,9 @@ from registry.chain import (
     events,
 )
 from registry.keystore import PASSPHRASE_ENV, Keystore
-from registry.roles.agents import chain_now, initial_params, model_params
+from registry.roles.agents import chain_now, model_params
 from registry.roles.context import FederationContext, as_input, fund_accounts
+from registry.roles.key_epochs import start_epoch_with_new_key
 from registry.roles.errors import RoleError
 from registry.roles.grants import GrantError, grant_sealed, open_grant, publish_encryption_key
 from registry.roles.models import ModelSealError
@@ -218,17 +219,7 @@ def _revoke_and_rotate(setup: _Setup, rpc: ModelRegistry, store: ArtifactStore, 
     admin.revoke_role(fid, Role.ANALYST, revoked)
     if rpc.key_grant(fid, KeyKind.MODEL_KEY, revoked).active:
         admin.revoke_key(fid, KeyKind.MODEL_KEY, revoked)
-    epoch = rpc.federation(fid).key_epoch + 1
-    keys = generate_keypair(config.paillier_bits)
-    # The running key holder agent reads its keystore's secrets from disk, so it sees the new key at once.
-    keystores["key holder"].put_secret(f"paillier-epoch-{epoch}", private_key_to_bytes(keys.private_key))
-    public = store.put_bytes(public_key_to_bytes(keys.public_key))
-    admin.start_key_epoch(fid, as_input(public), encoding_digest(setup.plan.encoding))
-    custody = store.put_bytes(json.dumps({"kind": "paillier-private-key-custody", "federation_id": fid,
-                                          "epoch": epoch, "key_holder": keystores["key holder"].address,
-                                          "wrapped_key": None}, sort_keys=True).encode())
-    admin.grant_key(fid, KeyKind.PAILLIER_PRIVATE_KEY, keystores["key holder"].address, custody.cid,
-                    bytes.fromhex(custody.sha256))
+    epoch = start_epoch_with_new_key(setup.admin, keystores["key holder"], setup.plan.encoding, config.paillier_bits)
     progress({"party": "runner", "action": f"revoked {name} ({revoked}); key epoch {epoch} started, its model "
                                             "key goes to the remaining analysts only"})
     return name
@@ -271,26 +262,15 @@ def _set_up(rpc: ModelRegistry, store: ArtifactStore, keystores: dict[str, Keyst
         admin.grant_role(fid, Role.ANALYST, party[name].account)
     for name in analysts + ["key holder"]:
         publish_encryption_key(party[name], keystores[name])
-    # The key holder generates the key pair; only the public key leaves its keystore.
-    keys = generate_keypair(config.paillier_bits)
-    keystores["key holder"].put_secret("paillier-epoch-1", private_key_to_bytes(keys.private_key))
+    context = FederationContext(admin, store, fid)
     encoding = EncodingParams(clip_bound=1.0, value_bits=16, max_clients=max(10, config.analysts), max_weight=1024)
-    public = store.put_bytes(public_key_to_bytes(keys.public_key))
-    admin.start_key_epoch(fid, as_input(public), encoding_digest(encoding))
-    custody = store.put_bytes(json.dumps({"kind": "paillier-private-key-custody", "federation_id": fid,
-                                          "key_holder": party["key holder"].account, "wrapped_key": None},
-                                         sort_keys=True).encode())
-    admin.grant_key(fid, KeyKind.PAILLIER_PRIVATE_KEY, party["key holder"].account, custody.cid,
-                    bytes.fromhex(custody.sha256))
-    probe = TrainingPlan(model=config.model, seed=config.seed, num_values=1, encoding=encoding)
-    plan = TrainingPlan(model=config.model, seed=config.seed, num_values=int(initial_params(probe).size),
-                        encoding=encoding, local_epochs=config.local_epochs)
+    start_epoch_with_new_key(context, keystores["key holder"], encoding, config.paillier_bits)
+    plan = TrainingPlan.sized(config.model, config.seed, encoding, local_epochs=config.local_epochs)
     train, shares = _shares(config)
     if config.dp is not None:
         dp_plan = _dp_plan(config.dp, plan, min(len(s) for s in shares))
         dp_plan.validate()
         plan = replace(plan, dp=dp_plan)
-    context = FederationContext(admin, store, fid)
     publish_plan(context, plan)
     _publish_datasets(FederationContext(party["owner"], store, fid), party, analysts, train, shares)
     dp = "" if plan.dp is None else (f", DP sigma {plan.dp.noise_multiplier:g} C {plan.dp.clip_norm:g} in rounds "

@@ -207,7 +207,7 @@ def build_agents(federation: Federation, directory, samples: int = 60, **plan_fi
     from clients.he import private_key_to_bytes
     from registry.keystore import Keystore
     from registry.roles import grant_sealed, publish_encryption_key
-    from registry.roles.agents import AggregatorAgent, AnalystAgent, KeyHolderAgent, initial_params
+    from registry.roles.agents import AggregatorAgent, AnalystAgent, KeyHolderAgent
     from registry.roles.plan import TrainingPlan, publish_plan
 
     names = {f"analyst-{i + 1}": a for i, a in enumerate(federation.analysts)} | {"key holder": federation.key_holder}
@@ -217,8 +217,7 @@ def build_agents(federation: Federation, directory, samples: int = 60, **plan_fi
         publish_encryption_key(party, stores[name])
     stores["key holder"].put_secret("paillier-epoch-1", private_key_to_bytes(federation.keys.private_key))
     fields = {"model": "logistic", "seed": 3, "local_epochs": 1, "lr": 0.1, **plan_fields}
-    probe = TrainingPlan(num_values=1, encoding=federation.encoding, **fields)
-    plan = TrainingPlan(num_values=int(initial_params(probe).size), encoding=federation.encoding, **fields)
+    plan = TrainingPlan.sized(fields.pop("model"), fields.pop("seed"), federation.encoding, **fields)
     publish_plan(federation.context(federation.admin), plan)
     train, _ = split_train_test(load_digits_data(), 0.2, seed=3)
     for i, indices in enumerate(partition_iid(len(train), len(federation.analysts), seed=3)):
