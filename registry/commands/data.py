@@ -8,11 +8,11 @@ from typing import List, Optional
 
 import typer
 
-from clients.codec import CodecKey, encrypt, read_image
+from clients.codec import CodecKey, read_image
 from registry.chain import KeyKind
 from registry.commands.output import console, emit_json, literal
 from registry.commands.party import configured_registry, federation_context, open_party
-from registry.roles import as_input, grant_sealed
+from registry.roles import grant_sealed, publish_dataset
 
 app = typer.Typer(help="Data owners: upload encrypted datasets.", no_args_is_help=True)
 
@@ -38,18 +38,16 @@ def upload(
     registry, store = configured_registry(party.account)
     context = federation_context(registry, store, federation)
     key = CodecKey.generate()
-    stored = store.put_bytes(encrypt(read_image(image), key))
-    registered = registry.register_dataset(context.federation_id,
-                                           as_input(stored),
-                                           samples)
-    party.put_secret(f"codec-key-dataset-{registered.value}", key.to_bytes())
+    published = publish_dataset(context, read_image(image), samples, [], key)
+    # Kept before any grant, so a grant that fails (no registered encryption key) loses no key.
+    party.put_secret(f"codec-key-dataset-{published.dataset_id}", key.to_bytes())
     grants = [grant_sealed(context, KeyKind.CODEC_KEY, analyst, key.to_bytes()) for analyst in grant_to or []]
     if json_out:
-        emit_json({"federation": context.federation_id, "dataset": registered.value, "cid": stored.cid,
-                   "sha256": stored.sha256, "size": stored.size, "samples": samples,
+        emit_json({"federation": context.federation_id, "dataset": published.dataset_id, "cid": published.cid,
+                   "sha256": published.sha256, "size": published.size, "samples": samples,
                    "granted_to": [g.grantee for g in grants]})
         return
-    console.print(f"dataset #{registered.value} ({samples} samples, {stored.size:,} B encrypted) registered in "
-                  f"federation {context.federation_id}: {literal(stored.cid)}")
+    console.print(f"dataset #{published.dataset_id} ({samples} samples, {published.size:,} B encrypted) registered "
+                  f"in federation {context.federation_id}: {literal(published.cid)}")
     for g in grants:
         console.print(f"  codec key granted to {literal(g.grantee)}, sealed: {literal(g.cid)}")

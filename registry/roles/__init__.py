@@ -28,6 +28,7 @@ from registry.roles.auditor import (
     Verification,
 )
 from registry.roles.context import DEFAULT_MAX_UPDATE_BYTES, EpochKeys, FederationContext, as_input
+from registry.roles.data_owner import PublishedDataset, publish_dataset
 from registry.roles.errors import (
     ChainMismatchError,
     RoleError,
@@ -68,6 +69,7 @@ __all__ = [
     "LineageRound",
     "LineageUpdate",
     "ModelSealError",
+    "PublishedDataset",
     "PlanError",
     "Recorded",
     "RoleError",
@@ -87,6 +89,7 @@ __all__ = [
     "new_model_key",
     "open_grant",
     "open_model",
+    "publish_dataset",
     "publish_encryption_key",
     "publish_plan",
     "registered_encryption_key",

@@ -42,7 +42,7 @@ from web3 import Web3
 from web3.middleware import Web3Middleware
 from web3.types import MakeRequestFn, RPCEndpoint, RPCResponse
 
-from clients.codec import CodecKey, decrypt, encrypt
+from clients.codec import CodecKey, decrypt
 from clients.fl import (
     FLClient,
     LabelledData,
@@ -80,6 +80,7 @@ from registry.keystore import Keystore
 from registry.roles.aggregator import Aggregator
 from registry.roles.auditor import Auditor
 from registry.roles.context import FederationContext, as_input, fund_accounts
+from registry.roles.data_owner import publish_dataset
 from registry.roles.key_epochs import start_epoch_with_new_key
 from registry.roles.grants import grant_sealed, open_grant, publish_encryption_key
 from registry.roles.key_holder import KeyHolder
@@ -451,10 +452,9 @@ def _set_up(operator: ModelRegistry, faucet: LocalAccount, store: ArtifactStore,
 
     analysts = []
     for share, (indices, keystore, context) in enumerate(zip(shares, analyst_stores, analyst_contexts)):
-        codec_key = CodecKey.generate()  # each analyst is granted the key of its own share only
-        sheet = store.put_bytes(encrypt(render_sheet(train.subset(indices)), codec_key))
-        dataset = owner_context.registry.register_dataset(fid, as_input(sheet), len(indices)).value
-        grant_sealed(owner_context, KeyKind.CODEC_KEY, keystore.address, codec_key.to_bytes())
+        # Each analyst is granted the key of its own share only.
+        dataset = publish_dataset(owner_context, render_sheet(train.subset(indices)), len(indices),
+                                  [keystore.address]).dataset_id
         analysts.append(_Analyst(context, keystore, share, dataset, owner.address))
     holder_store.put_secret("model-key-epoch-1", new_model_key())
     for keystore in analyst_stores:

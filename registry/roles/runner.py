@@ -27,7 +27,6 @@ from pathlib import Path
 
 import numpy as np
 
-from clients.codec import CodecKey, encrypt
 from clients.fl import LabelledData, load_digits_data, noise_for_epsilon, partition_iid, render_sheet, split_train_test
 from clients.he import EncodingParams
 from registry.chain import (
@@ -41,10 +40,11 @@ from registry.chain import (
 )
 from registry.keystore import PASSPHRASE_ENV, Keystore
 from registry.roles.agents import chain_now, model_params
-from registry.roles.context import FederationContext, as_input, fund_accounts
+from registry.roles.context import FederationContext, fund_accounts
+from registry.roles.data_owner import publish_dataset
 from registry.roles.key_epochs import start_epoch_with_new_key
 from registry.roles.errors import RoleError
-from registry.roles.grants import GrantError, grant_sealed, open_grant, publish_encryption_key
+from registry.roles.grants import GrantError, open_grant, publish_encryption_key
 from registry.roles.models import ModelSealError
 from registry.roles.plan import MIN_DP_VALUE, DpPlan, TrainingPlan, publish_plan
 from registry.store import ArtifactStore
@@ -309,10 +309,7 @@ def _publish_datasets(owner: FederationContext, party: dict[str, ModelRegistry],
                       train: LabelledData, shares: list[np.ndarray]) -> None:
     """One digit sheet per analyst, each under its own codec key granted sealed to that analyst only."""
     for name, indices in zip(analysts, shares):
-        key = CodecKey.generate()
-        sheet = owner.store.put_bytes(encrypt(render_sheet(train.subset(indices)), key))
-        owner.registry.register_dataset(owner.federation_id, as_input(sheet), len(indices))
-        grant_sealed(owner, KeyKind.CODEC_KEY, party[name].account, key.to_bytes())
+        publish_dataset(owner, render_sheet(train.subset(indices)), len(indices), [party[name].account])
 
 
 class _Agents:

@@ -202,11 +202,10 @@ class AgentParties:
 def build_agents(federation: Federation, directory, samples: int = 60, **plan_fields) -> AgentParties:
     """Keystores, a real training plan (logistic model on digits unless ``plan_fields`` say otherwise),
     encrypted digit sheets of ``samples`` digits per analyst and sealed codec keys, one key per analyst."""
-    from clients.codec import CodecKey, encrypt
     from clients.fl import load_digits_data, partition_iid, render_sheet, split_train_test
     from clients.he import private_key_to_bytes
     from registry.keystore import Keystore
-    from registry.roles import grant_sealed, publish_encryption_key
+    from registry.roles import publish_dataset, publish_encryption_key
     from registry.roles.agents import AggregatorAgent, AnalystAgent, KeyHolderAgent
     from registry.roles.plan import TrainingPlan, publish_plan
 
@@ -221,13 +220,10 @@ def build_agents(federation: Federation, directory, samples: int = 60, **plan_fi
     publish_plan(federation.context(federation.admin), plan)
     train, _ = split_train_test(load_digits_data(), 0.2, seed=3)
     for i, indices in enumerate(partition_iid(len(train), len(federation.analysts), seed=3)):
-        codec_key = CodecKey.generate()
-        sheet = render_sheet(train.subset(indices[:samples]))
-        stored = federation.put(encrypt(sheet, codec_key))
         analyst = federation.analysts[i].account
-        federation.datasets[analyst] = federation.owner.register_dataset(federation.federation_id, stored,
-                                                                         samples).value
-        grant_sealed(federation.context(federation.owner), KeyKind.CODEC_KEY, analyst, codec_key.to_bytes())
+        federation.datasets[analyst] = publish_dataset(federation.context(federation.owner),
+                                                       render_sheet(train.subset(indices[:samples])), samples,
+                                                       [analyst]).dataset_id
     analysts = [AnalystAgent(federation.context(a), stores[f"analyst-{i + 1}"])
                 for i, a in enumerate(federation.analysts)]
     return AgentParties(analysts, AggregatorAgent(federation.context(federation.aggregator)),
