@@ -9,14 +9,13 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from registry.chain import ModelRegistry, connect, events
+from registry.chain import events
 from registry.commands.output import console, emit_json, err_console, literal
 from registry.config import ConfigError, load_settings
 from registry.commands.party import configured_registry, federation_context, open_party
 from registry.devnet import dev_account
 from registry.roles.agents import chain_now
 from registry.roles.runner import DpRequest, RunConfig, RunResult, run_rounds
-from registry.store import ArtifactStore
 
 app = typer.Typer(help="Run training rounds.", no_args_is_help=True)
 
@@ -61,12 +60,8 @@ def run(
     request = _dp_request(dp, target_epsilon, noise_multiplier, max_grad_norm, delta, accountant, dp_rounds)
     if request is not None:
         request.check(rounds)
-    settings = load_settings()
-    if not settings.rpc_url or not settings.registry_address or not settings.ipfs_api:
-        raise ConfigError("`flep round run` needs the devnet and a registry: run `flep devnet up` and "
-                          "`flep registry deploy`")
     faucet = dev_account(0)
-    operator = ModelRegistry.at(connect(settings.rpc_url, settings.chain_id), settings.registry_address, faucet)
+    operator, store = configured_registry(faucet)
     config = RunConfig(analysts=analysts, rounds=rounds, min_participants=min_participants, model=model,
                        paillier_bits=paillier_bits, samples_per_analyst=samples, local_epochs=local_epochs,
                        round_seconds=round_seconds, seed=seed, revoke_after_round=revoke_after,
@@ -77,8 +72,7 @@ def run(
             text = line.get("action") or f"error: {line.get('error')}"
             err_console.print(f"[bold]{literal(line.get('party', '?')):<12}[/] {literal(text)}", highlight=False)
 
-    result = run_rounds(settings.registry_address, operator, ArtifactStore(settings.ipfs_api), settings.home,
-                        faucet, config, progress)
+    result = run_rounds(operator.address, operator, store, load_settings().home, faucet, config, progress)
     if json_out:
         emit_json({"registry": result.registry_address, "federation": result.federation_id,
                    "directory": result.directory, "rounds": [asdict(r) for r in result.rounds],
