@@ -77,11 +77,6 @@ class DisputeReason(IntEnum):
     AGGREGATE_MISMATCH = 2
     DECRYPTION_REFUSED = 3
 
-    @property
-    def names_update(self) -> bool:
-        """Whether the dispute's subject is an update of the round (else the aggregate itself)."""
-        return self in (DisputeReason.VALID_UPDATE_EXCLUDED, DisputeReason.INVALID_UPDATE_INCLUDED)
-
 
 ENUMS: dict[str, type[IntEnum]] = {
     "ArtifactKind": ArtifactKind,

@@ -48,6 +48,9 @@ def test_full_round_records_lineage_and_events(parties, artifact) -> None:
     assert stored.aggregate_sha256 == hashlib.sha256(b"aggregate").digest()
     assert stored.model_version == v1 == 1
     assert (stored.included_count, stored.weights_total, stored.key_epoch) == (2, 1900, 1)
+    record = parties.admin.update_record(fed, hashlib.sha256(b"update 1").digest())
+    assert (record.artifact_id, record.round, record.weight) == (u1, round_, 1200)
+    assert parties.admin.update_record(fed, hashlib.sha256(b"never submitted").digest()).artifact_id == 0
     assert parties.admin.artifact(agg).parents == tuple(
         {hashlib.sha256(b"update 1").digest(): u1, hashlib.sha256(b"update 2").digest(): u2}[h]
         for h in included(b"update 1", b"update 2"))
