@@ -157,6 +157,9 @@ class Exclusion:
         return (bytes(self.update_sha256), int(self.reason))
 
 
+MAX_REASON_BYTES = 512
+"""Longest free-text dispute detail or abort reason the registry accepts (``ModelRegistry.MAX_REASON_LENGTH``)."""
+
 MICROS = 10**6
 ATTOS = 10**18
 

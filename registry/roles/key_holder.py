@@ -28,10 +28,19 @@ from clients.he import (
     decrypt_aggregate,
     key_fingerprint,
 )
-from registry.chain import ArtifactInput, DisputeReason, DpParameters, RoundStatus, Tx, events
+from registry.chain import MAX_REASON_BYTES, ArtifactInput, DisputeReason, DpParameters, RoundStatus, Tx, events
 from registry.roles.context import DEFAULT_MAX_UPDATE_BYTES, EpochKeys, FederationContext
 from registry.roles.errors import ChainMismatchError, RoleError, RoundDisputedError, RoundNotReadyError
 from registry.roles.review import UpdateAssessment, assess_round
+
+
+def fit_reason(text: str) -> str:
+    """``text`` cut to at most :data:`MAX_REASON_BYTES` bytes of UTF-8, on a character boundary (a detail with
+    non-ASCII characters would otherwise exceed the chain's byte limit and the dispute would revert)."""
+    encoded = text.encode()
+    if len(encoded) <= MAX_REASON_BYTES:
+        return text
+    return encoded[:MAX_REASON_BYTES - 3].decode(errors="ignore") + "..."
 
 
 @dataclass(frozen=True)
@@ -124,7 +133,7 @@ class KeyHolder:
             found = assessments[artifact_id]
             if not found.usable:
                 self._dispute(round_, found.sha256, DisputeReason.INVALID_UPDATE_INCLUDED,
-                              f"update #{artifact_id} is {found.reason.name.lower()}: {found.detail}"[:500])
+                              f"update #{artifact_id} is {found.reason.name.lower()}: {found.detail}")
         aggregate = self._recompute(round_, stored.aggregate_sha256, keys, [assessments[i] for i in included])
         analysts = tuple(sorted({assessments[i].submission.analyst for i in included}))
         minimum = registry.federation(fid).min_participants
@@ -151,7 +160,7 @@ class KeyHolder:
             mean = decrypt_aggregate(private_key, review.aggregate, workers, min_participants=minimum)
         except SlotSumOutOfRangeError as exc:
             digest = self.context.registry.round(self.context.federation_id, round_).aggregate_sha256
-            self._dispute(round_, digest, DisputeReason.DECRYPTION_REFUSED, str(exc)[:500])
+            self._dispute(round_, digest, DisputeReason.DECRYPTION_REFUSED, str(exc))
         return review, mean
 
     def finalize(self, round_: int, global_model: ArtifactInput, metrics: ArtifactInput, dp: DpParameters,
@@ -183,13 +192,14 @@ class KeyHolder:
         try:
             check_aggregate_context(aggregate, expected, keys.encoding_digest)
         except ContextMismatchError as exc:
-            self._dispute(round_, posted_sha256, DisputeReason.AGGREGATE_MISMATCH, str(exc)[:500])
+            self._dispute(round_, posted_sha256, DisputeReason.AGGREGATE_MISMATCH, str(exc))
         return aggregate
 
     def _dispute(self, round_: int, subject_sha256: bytes, reason: DisputeReason, detail: str) -> None:
-        """Record the refusal on chain, then raise it."""
+        """Record the refusal on chain (its detail cut to what the chain accepts), then raise it in full."""
         fid = self.context.federation_id
-        dispute = self.context.registry.dispute_aggregate(fid, round_, subject_sha256, reason, detail).value
+        dispute = self.context.registry.dispute_aggregate(fid, round_, subject_sha256, reason,
+                                                          fit_reason(detail)).value
         raise RoundDisputedError(
             f"round {round_} of federation {fid}: refused to decrypt ({reason.name.lower()}: {detail}); the dispute "
             f"is on chain (tx {dispute.transaction_hash}): the admin should abort the round",

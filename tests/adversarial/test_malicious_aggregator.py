@@ -157,3 +157,23 @@ def test_a_wrong_sum_makes_the_key_holder_dispute(federation) -> None:
         federation.federation_id, round_).aggregate_artifact
     assert federation.versions() == 0 and federation.status(round_) == RoundStatus.AGGREGATING
     assert hashlib.sha256(federation.store.get_bytes(wrong.cid)).hexdigest() == wrong.sha256
+
+
+def test_a_long_non_ascii_dispute_detail_still_reaches_the_chain(federation) -> None:
+    from registry.chain import MAX_REASON_BYTES
+    from registry.roles.key_holder import fit_reason
+
+    assert federation.admin.contract.functions.MAX_REASON_LENGTH().call() == MAX_REASON_BYTES
+    round_, ids = _closed_round(federation)
+    wrong = federation.put(aggregate_update_bytes([federation.blob(ids[0])], federation.keys.public_key))
+    federation.aggregator.post_aggregate(federation.federation_id, round_, wrong, sorted(_sha(federation, i) for i in ids))
+    detail = "fingerprint 0123456789abcdef… differs; " * 40  # ~1.7 kB of UTF-8, "…" is 3 bytes
+    posted = federation.admin.round(federation.federation_id, round_).aggregate_sha256
+    with pytest.raises(err.ReasonTooLongError):
+        federation.key_holder.dispute_aggregate(federation.federation_id, round_, posted,
+                                                DisputeReason.AGGREGATE_MISMATCH, detail)
+    fitted = fit_reason(detail)
+    assert len(fitted.encode()) <= MAX_REASON_BYTES and detail.startswith(fitted[:-3])
+    dispute = federation.key_holder.dispute_aggregate(federation.federation_id, round_, posted,
+                                                      DisputeReason.AGGREGATE_MISMATCH, fitted).value
+    assert dispute.detail == fitted and federation.admin.round(federation.federation_id, round_).disputed
