@@ -10,7 +10,8 @@ import typer
 from rich.table import Table
 
 from registry.chain import events
-from registry.commands.output import console, emit_json, err_console, literal
+from registry.commands.output import console, emit_json, literal
+from registry.commands.round_display import RunDisplay
 from registry.config import ConfigError, load_settings
 from registry.commands.party import configured_registry, federation_context, open_party
 from registry.devnet import dev_account
@@ -66,13 +67,12 @@ def run(
                        paillier_bits=paillier_bits, samples_per_analyst=samples, local_epochs=local_epochs,
                        round_seconds=round_seconds, seed=seed, revoke_after_round=revoke_after,
                        dp=request)
-
-    def progress(line: dict) -> None:
-        if not json_out:
-            text = line.get("action") or f"error: {line.get('error')}"
-            err_console.print(f"[bold]{literal(line.get('party', '?')):<12}[/] {literal(text)}", highlight=False)
-
-    result = run_rounds(operator.address, operator, store, load_settings().home, faucet, config, progress)
+    home = load_settings().home
+    if json_out:
+        result = run_rounds(operator.address, operator, store, home, faucet, config)
+    else:
+        with RunDisplay(rounds) as display:
+            result = run_rounds(operator.address, operator, store, home, faucet, config, display.update)
     if json_out:
         emit_json({"registry": result.registry_address, "federation": result.federation_id,
                    "directory": result.directory, "rounds": [asdict(r) for r in result.rounds],
