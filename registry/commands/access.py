@@ -8,9 +8,11 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from registry.chain import ZERO_ADDRESS, KeyKind, events, role_by_name, role_name
+from registry.chain import ZERO_ADDRESS, KeyKind, Role, events, role_by_name, role_name
 from registry.commands.output import console, emit_json, literal
 from registry.commands.party import configured_registry, federation_context, open_party
+from registry.roles.admin import Admin
+from registry.roles.custody import hand_over, record_hand_over
 
 app = typer.Typer(help="Grant and revoke roles and keys; list who holds what.", no_args_is_help=True)
 _KEYS = {"codec": KeyKind.CODEC_KEY, "model": KeyKind.MODEL_KEY, "paillier": KeyKind.PAILLIER_PRIVATE_KEY}
@@ -65,6 +67,64 @@ def revoke(
              "transaction_hash": tx.transaction_hash, "gas_used": tx.gas_used}, json_out)
 
 
+@app.command("hand-over")
+def hand_over_custody(
+    keystore: Path = typer.Option(..., "--keystore", help="The current key holder's keystore."),
+    successor: str = typer.Option(..., "--to", help="The new key holder (its encryption key registered)."),
+    federation: Optional[int] = typer.Option(None, "--federation", help="Federation id (default: the last one)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Seal the current epoch's Paillier key for a successor key holder (and grant it the epoch's model key);
+    the admin then records it with `flep access record-hand-over`.
+
+    \f
+    Raises:
+        CustodyError: If the keystore is not the epoch's key holder or lacks its key.
+        GrantError: If the successor registered no encryption key.
+    """
+    party = open_party(keystore)
+    registry, store = configured_registry(party.account)
+    context = federation_context(registry, store, federation)
+    handed = hand_over(context, party, successor)
+    data = {"federation": context.federation_id, "epoch": handed.epoch, "successor": successor, "sealed_cid": handed.sealed_key.cid,
+            "sealed_sha256": handed.sealed_key.sha256,
+            "model_key_granted": handed.model_key_grant is not None}
+    if json_out:
+        emit_json(data)
+        return
+    console.print(f"epoch-{handed.epoch} Paillier key sealed for {literal(successor)}: CID "
+                  f"{literal(handed.sealed_key.cid)}, sha256 {handed.sealed_key.sha256}"
+                  + ("; model key granted" if data["model_key_granted"] else "")
+                  + ". The admin records it with `flep access record-hand-over`.")
+
+
+@app.command("record-hand-over")
+def record_custody(
+    keystore: Path = typer.Option(..., "--keystore", help="The federation admin's keystore."),
+    successor: str = typer.Option(..., "--account", help="The new key holder."),
+    cid: str = typer.Option(..., "--cid", help="CID of the sealed key (from `flep access hand-over`)."),
+    sha256: str = typer.Option(..., "--sha256", help="Its sha256 (hex)."),
+    federation: Optional[int] = typer.Option(None, "--federation", help="Federation id (default: the last one)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Record a sealed Paillier key as the successor's grant of the current epoch, after checking the blob is on
+    IPFS under that hash; the successor's key holder agent then takes custody.
+
+    \f
+    Raises:
+        typer.BadParameter: If the hash is not 64 hex digits.
+        StoreError: If the blob is not on IPFS under that CID and hash (nothing is recorded).
+    """
+    if len(sha256) != 64 or any(c not in "0123456789abcdefABCDEF" for c in sha256):
+        raise typer.BadParameter("--sha256 must be 64 hex digits")
+    party = open_party(keystore)
+    registry, store = configured_registry(party.account)
+    context = federation_context(registry, store, federation)
+    tx = record_hand_over(context, successor, cid, sha256.lower())
+    _report({"federation": context.federation_id, "granted": "paillier key", "account": successor,
+             "changed": tx.value, "transaction_hash": tx.transaction_hash, "gas_used": tx.gas_used}, json_out)
+
+
 @app.command("list")
 def list_access(
     federation: Optional[int] = typer.Option(None, "--federation", help="Federation id (default: the last one)."),
@@ -100,11 +160,22 @@ def _change(keystore: Path, role: str, account: str, federation: int | None, jso
         raise typer.BadParameter(str(exc)) from exc
     party = open_party(keystore)
     registry, store = configured_registry(party.account)
-    fid = federation_context(registry, store, federation).federation_id
-    tx = (registry.grant_role if grant else registry.revoke_role)(fid, role_id, account)
-    _report({"federation": fid, "granted" if grant else "revoked": f"role {role_name(role_id).lower()}",
-             "account": account, "changed": tx.value, "transaction_hash": tx.transaction_hash,
-             "gas_used": tx.gas_used}, json_out)
+    admin = Admin(federation_context(registry, store, federation))
+    fid = admin.federation_id
+    if grant:
+        tx = admin.admit(role_id, account)
+    elif role_id == Role.ANALYST:  # its model key goes too: no model key of a later epoch reaches it
+        removal = admin.remove_analyst(account)
+        tx = removal.role_revoked
+    else:
+        tx = registry.revoke_role(fid, role_id, account)
+    data = {"federation": fid, "granted" if grant else "revoked": f"role {role_name(role_id).lower()}",
+            "account": account, "changed": tx.value, "transaction_hash": tx.transaction_hash,
+            "gas_used": tx.gas_used}
+    if not grant and role_id == Role.ANALYST:
+        data["model_key_revoked"] = removal.model_key_revoked is not None
+        data["gas_used"] = removal.gas_used
+    _report(data, json_out)
 
 
 def _report(data: dict, json_out: bool) -> None:

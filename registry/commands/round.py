@@ -15,7 +15,7 @@ from registry.commands.round_display import RunDisplay
 from registry.config import ConfigError, load_settings
 from registry.commands.party import configured_registry, federation_context, open_party
 from registry.devnet import dev_account
-from registry.roles.agents import chain_now
+from registry.roles.admin import Admin
 from registry.roles.runner import DpRequest, RunConfig, RunResult, run_rounds
 
 app = typer.Typer(help="Run training rounds.", no_args_is_help=True)
@@ -142,8 +142,9 @@ def open_round(
     """
     party = open_party(keystore)
     registry, store = configured_registry(party.account)
-    fid = federation_context(registry, store, federation).federation_id
-    opened = registry.open_round(fid, chain_now(registry) + seconds)
+    context = federation_context(registry, store, federation)
+    fid = context.federation_id
+    opened = Admin(context).open_round(seconds)
     if json_out:
         emit_json({"federation": fid, "round": opened.value, "deadline_seconds": seconds,
                    "transaction_hash": opened.transaction_hash, "gas_used": opened.gas_used})

@@ -3,18 +3,17 @@ where it stopped and never records anything twice.
 
 One :meth:`step` looks at the federation's latest round and does the one thing this party owes it, if any:
 
-* :class:`AnalystAgent`: an open round without this analyst's update -> open its codec-key grants, fetch and
-  decrypt its datasets, start from the latest global model (opened with its model-key grant) or the plan's
-  initial model, train (with Opacus DP-SGD when the plan's DP applies to the round), encrypt bound to the
-  round, upload, submit. "Already submitted" is read from the chain (``updateDigest``), so a restart never
-  submits twice.
+* :class:`AnalystAgent`: an open round without this analyst's update, before its deadline -> train and submit
+  (:class:`~registry.roles.analyst.Analyst`). "Already submitted" is read from the chain (``updateDigest``),
+  so a restart never submits twice.
 * :class:`AggregatorAgent`: an open round every current analyst submitted to, or whose deadline passed with
   enough updates -> close and aggregate (:class:`~registry.roles.Aggregator`); a closed round without an
   aggregate (a crash in between) -> aggregate.
-* :class:`KeyHolderAgent`: keeps the current epoch's model key granted to every current analyst; a posted,
-  undisputed aggregate -> review and decrypt (:class:`~registry.roles.KeyHolder`), add the mean update to the
-  previous model, score it on the plan's public evaluation data, seal it under the model key, finalize with
-  the round's DP record (:meth:`KeyHolderAgent.dp_record`).
+* :class:`KeyHolderAgent`: takes over custody handed to it (:mod:`registry.roles.custody`); keeps the current
+  epoch's model key granted to every current analyst; a posted, undisputed aggregate -> review and decrypt
+  (:class:`~registry.roles.KeyHolder`), add the mean update to the previous model, score it on the plan's
+  public evaluation data, seal it under the model key, finalize with the round's DP record
+  (:meth:`KeyHolderAgent.dp_record`).
 
 :func:`run_agent` polls a step until told to stop.
 """
@@ -29,35 +28,21 @@ from dataclasses import dataclass
 from typing import Callable, Protocol
 
 import numpy as np
-import torch
 
-from clients.codec import CodecError, CodecKey, decrypt
-from clients.fl import (
-    FLClient,
-    FLError,
-    LabelledData,
-    TrainConfig,
-    build_model,
-    evaluate,
-    load_digits_data,
-    read_sheet,
-    set_flat_params,
-    split_train_test,
-)
-from clients.he import UpdateContext, encrypt_update, private_key_from_bytes
-from registry.chain import DpParameters, KeyKind, Role, RoundStatus, events
+from clients.fl import build_model, evaluate, load_digits_data, set_flat_params, split_train_test
+from clients.he import private_key_from_bytes
+from registry.chain import DpParameters, KeyKind, Role, Round, RoundStatus
 from registry.keystore import Keystore
+from registry.roles.admin import chain_now, current_analysts
 from registry.roles.aggregator import Aggregator
+from registry.roles.analyst import Analyst
 from registry.roles.context import FederationContext, as_input
-from registry.roles.errors import RoleError
-from registry.roles.grants import grant_sealed, open_grant
+from registry.roles.custody import CustodyError, model_key_made_by_another, take_custody
+from registry.roles.grants import grant_sealed
+from registry.roles.key_epochs import model_key_secret, paillier_secret
 from registry.roles.key_holder import KeyHolder
-from registry.roles.models import new_model_key, open_model, seal_model
+from registry.roles.models import model_params, new_model_key, seal_model
 from registry.roles.plan import TrainingPlan, current_plan, initial_params
-
-
-class AgentError(RoleError):
-    """An agent cannot act: e.g. an analyst with no dataset it can open."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +50,7 @@ class AgentAction:
     """What one step did: the party, the round, what happened, and the artifact or version it produced.
 
     ``epsilon`` is set by an analyst that trained the round with DP-SGD: the ε it has spent over all the DP
-    rounds it trained in (see :meth:`AnalystAgent.cumulative_epsilon`).
+    rounds it trained in (see :meth:`~registry.roles.analyst.Analyst.cumulative_epsilon`).
     """
 
     party: str
@@ -81,42 +66,13 @@ class Agent(Protocol):
     def step(self) -> AgentAction | None: ...
 
 
-def chain_now(registry) -> int:
-    """The block time the next transaction will see, as far as a party can tell: the later of the latest block's
-    timestamp and the wall clock (an idle chain mines no block, so its latest timestamp stands still)."""
-    return max(int(registry.w3.eth.get_block("latest")["timestamp"]), int(time.time()))
-
-
-def current_analysts(context: FederationContext) -> list[str]:
-    """Accounts holding the analyst role now (granted and not revoked), sorted."""
-    registry = context.registry
-    granted = registry.events(events.FederationRoleGranted, context.from_block, federation_id=context.federation_id,
-                              role=Role.ANALYST)
-    return sorted(a for a in {g.account for g in granted} if registry.has_role(context.federation_id, Role.ANALYST, a))
-
-
-def model_params(context: FederationContext, version: int, model_key_for: Callable[[int], bytes]) -> np.ndarray:
-    """The flat parameters of model ``version``, fetched, verified and opened with its epoch's model key."""
-    registry, fid = context.registry, context.federation_id
-    stored = registry.model_version(fid, version)
-    epoch = registry.round(fid, stored.round).key_epoch
-    record = registry.artifact(stored.global_model_artifact, from_block=context.from_block)
-    payload = open_model(model_key_for(epoch), context.fetch_verified(record), fid, stored.round, epoch)
-    return np.load(io.BytesIO(payload), allow_pickle=False).astype(np.float64)
-
-
-def registered_samples(context: FederationContext, dataset_ids: Sequence[int]) -> int:
-    """The samples the data owners registered for ``dataset_ids`` (an update's parents), summed."""
-    return sum(context.registry.dataset(i).sample_count for i in dataset_ids)
-
-
-def _latest_round(context: FederationContext):
+def _latest_round(context: FederationContext) -> Round | None:
     latest = context.registry.federation(context.federation_id).round_count
     return context.registry.round(context.federation_id, latest) if latest else None
 
 
 class AnalystAgent:
-    """An analyst: trains on the datasets it was granted and submits one update per open round.
+    """An analyst: submits one update per open round (:class:`~registry.roles.analyst.Analyst`).
 
     Args:
         context: The federation, seen through the analyst's account.
@@ -125,89 +81,26 @@ class AnalystAgent:
     """
 
     def __init__(self, context: FederationContext, keystore: Keystore, workers: int | None = 1) -> None:
-        self.context, self.keystore, self.workers = context, keystore, workers
+        self.analyst = Analyst(context, keystore, workers)
 
     def step(self) -> AgentAction | None:
-        registry, fid, me = self.context.registry, self.context.federation_id, self.keystore.address
-        stored = _latest_round(self.context)
+        context, me = self.analyst.context, self.analyst.keystore.address
+        registry, fid = context.registry, context.federation_id
+        stored = _latest_round(context)
         if stored is None or stored.status != RoundStatus.OPEN:
             return None
         if any(registry.update_digest(fid, stored.round, me)) or not registry.has_role(fid, Role.ANALYST, me):
             return None
         if chain_now(registry) > stored.deadline:
             return None
-        started = time.perf_counter()
-        plan = current_plan(self.context)
-        data, dataset_ids = self._granted_data()
-        version = registry.federation(fid).model_version_count
-        start = (model_params(self.context, version, self._model_key) if version else initial_params(plan))
-        config = TrainConfig(local_epochs=plan.local_epochs, lr=plan.lr, batch_size=plan.batch_size)
-        dp = plan.dp.config() if plan.dp is not None and plan.dp.applies_to(stored.round) else None
-        fit = FLClient(me, data, plan.model, config, torch.device("cpu"), dp=dp, seed=plan.seed + stored.round).fit(
-            start.astype(np.float32))
-        delta = np.asarray(fit.update.parameters, dtype=np.float64) - start
-        keys = self.context.epoch_keys(stored.key_epoch)
-        update = encrypt_update(keys.public_key, delta, fit.update.num_examples, plan.encoding,
-                                UpdateContext(fid, stored.round, stored.key_epoch, me), workers=self.workers)
-        blob = self.context.store.put_bytes(update.to_bytes(keys.public_key))
-        submitted = registry.submit_update(fid, stored.round, as_input(blob), fit.update.num_examples, dataset_ids)
-        if dp is None:
-            return AgentAction("analyst", stored.round, "submitted update", submitted.value, submitted.gas_used,
-                               time.perf_counter() - started)
-        epsilon = self.cumulative_epsilon(plan, stored.round)
-        return AgentAction("analyst", stored.round, f"submitted update trained with DP-SGD (epsilon {epsilon:.3f} "
-                           f"spent so far at delta {dp.delta:g})", submitted.value, submitted.gas_used,
-                           time.perf_counter() - started, epsilon)
-
-    def cumulative_epsilon(self, plan: TrainingPlan, through_round: int) -> float:
-        """The ε this analyst has spent over every DP round up to ``through_round``, read from the chain.
-
-        Derived, not remembered: each update this analyst submitted (``UpdateSubmitted``, whatever became of
-        its round) in a round the plan's DP applies to counts as one round of DP-SGD on its parents' registered
-        samples, and :meth:`TrainingPlan.dp_epsilon` composes them all in one accountant (RDP or PRV
-        composition, tighter than summing per-round ε). A restarted agent therefore reports the same total as
-        one that never stopped, and a fresh :class:`~clients.fl.FLClient` per round (whose own accountant sees
-        one round only) cannot under-report. It assumes the current plan's σ and rounds held in earlier rounds
-        too. Rounds without DP carry no guarantee and are not part of this ε.
-
-        Raises:
-            PlanError: If the plan has no DP section.
-        """
-        registry, fid, me = self.context.registry, self.context.federation_id, self.keystore.address
-        mine = [u for u in registry.events(events.UpdateSubmitted, self.context.from_block, federation_id=fid)
-                if u.analyst == me and u.round <= through_round and plan.dp_applies(u.round)]
-        return plan.dp_epsilon([registered_samples(self.context, u.parents) for u in mine])
-
-    def _model_key(self, epoch: int) -> bytes:
-        return open_grant(self.context, self.keystore, KeyKind.MODEL_KEY, epoch=epoch)
-
-    def _granted_data(self) -> tuple[LabelledData, list[int]]:
-        """Every dataset the codec keys granted to this analyst open, fetched, verified and decrypted.
-
-        A data owner grants each analyst the key of that analyst's data; a dataset of the same owner under
-        another key (or not a digit sheet at all) is not this analyst's and is skipped.
-        """
-        registry, fid, me = self.context.registry, self.context.federation_id, self.keystore.address
-        parts, ids, keys = [], [], {}
-        for dataset in registry.events(events.DatasetRegistered, self.context.from_block, federation_id=fid):
-            if not registry.key_grant(fid, KeyKind.CODEC_KEY, me, dataset.owner).active:
-                continue
-            if dataset.owner not in keys:
-                keys[dataset.owner] = CodecKey.from_json(
-                    open_grant(self.context, self.keystore, KeyKind.CODEC_KEY, key_owner=dataset.owner).decode())
-            record = registry.artifact(dataset.artifact_id, from_block=self.context.from_block)
-            try:
-                parts.append(read_sheet(decrypt(self.context.fetch_verified(record), keys[dataset.owner])))
-            except (CodecError, FLError):
-                continue
-            ids.append(dataset.artifact_id)
-        if not parts:
-            raise AgentError(f"analyst {me} holds the codec key of no dataset of federation {fid}; "
-                             "ask a data owner for a grant")
-        first = parts[0]
-        data = LabelledData(np.concatenate([p.x for p in parts]), np.concatenate([p.y for p in parts]),
-                            first.num_classes, first.class_names)
-        return data, ids
+        submitted = self.analyst.submit(stored)
+        if submitted.epsilon is None:
+            return AgentAction("analyst", stored.round, "submitted update", submitted.update_id, submitted.gas_used,
+                               submitted.seconds)
+        delta = current_plan(context).dp.delta
+        return AgentAction("analyst", stored.round, f"submitted update trained with DP-SGD (epsilon "
+                           f"{submitted.epsilon:.3f} spent so far at delta {delta:g})", submitted.update_id,
+                           submitted.gas_used, submitted.seconds, submitted.epsilon)
 
 
 class AggregatorAgent:
@@ -247,7 +140,8 @@ class KeyHolderAgent:
 
     Args:
         context: The federation, seen through the key holder's account.
-        keystore: The key holder's keystore, holding ``paillier-epoch-E`` (and ``model-key-epoch-E``, created here).
+        keystore: The key holder's keystore, holding each epoch's Paillier key (and its model key, made here
+            by the epoch's first key holder and handed over to later ones).
         workers: Processes for Paillier decryption.
     """
 
@@ -255,11 +149,25 @@ class KeyHolderAgent:
         self.context, self.keystore, self.workers = context, keystore, workers
 
     def step(self) -> AgentAction | None:
-        return self._grant_model_key() or self._finalize()
+        return self._take_custody() or self._grant_model_key() or self._finalize()
+
+    def _take_custody(self) -> AgentAction | None:
+        """A key handed over to this keystore (:mod:`registry.roles.custody`), taken into it."""
+        registry, fid = self.context.registry, self.context.federation_id
+        if not registry.is_key_holder(fid, self.keystore.address):
+            return None
+        epoch = take_custody(self.context, self.keystore)
+        if epoch is None:
+            return None
+        return AgentAction("key holder", 0, f"took custody of the epoch-{epoch} Paillier key")
 
     def _model_key(self, epoch: int) -> bytes:
-        name = f"model-key-epoch-{epoch}"
+        name = model_key_secret(epoch)
         if not self.keystore.has_secret(name):
+            maker = model_key_made_by_another(self.context, self.keystore, epoch)
+            if maker is not None:
+                raise CustodyError(f"the epoch-{epoch} model key was made by key holder {maker} and not handed "
+                                   f"over to {self.keystore.address}; ask it for a hand-over")
             self.keystore.put_secret(name, new_model_key())
         return self.keystore.get_secret(name)
 
@@ -289,7 +197,7 @@ class KeyHolderAgent:
         started = time.perf_counter()
         plan = current_plan(self.context)
         epoch = stored.key_epoch
-        private_key = private_key_from_bytes(self.keystore.get_secret(f"paillier-epoch-{epoch}"))
+        private_key = private_key_from_bytes(self.keystore.get_secret(paillier_secret(epoch)))
         holder = KeyHolder(self.context, {epoch: private_key}, plan.num_values)
         review, mean = holder.decrypt_round(stored.round, self.workers)
         parent = registry.federation(fid).model_version_count
@@ -333,7 +241,7 @@ class KeyHolderAgent:
             return DpParameters.none(), {}
         updates = {u.artifact_id: u for u in self.context.registry.round_updates(
             self.context.federation_id, round_, self.context.from_block)}
-        by_analyst = {updates[i].analyst: plan.dp_epsilon([registered_samples(self.context, updates[i].parents)])
+        by_analyst = {updates[i].analyst: plan.dp_epsilon([self.context.registered_samples(updates[i].parents)])
                       for i in included}
         return (DpParameters.from_floats(max(by_analyst.values()), dp.delta, dp.noise_multiplier, dp.clip_norm,
                                          dp.accountant), by_analyst)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from phe import paillier
@@ -99,6 +100,10 @@ class FederationContext:
     def round_updates(self, round_: int) -> list[events.UpdateSubmitted]:
         """The updates the chain recorded for ``round_``, in artifact-id order."""
         return self.registry.round_updates(self.federation_id, round_, from_block=self.from_block)
+
+    def registered_samples(self, dataset_ids: Sequence[int]) -> int:
+        """The samples the data owners registered for ``dataset_ids`` (an update's parents), summed."""
+        return sum(self.registry.dataset(i).sample_count for i in dataset_ids)
 
     def as_account(self, registry: ModelRegistry) -> FederationContext:
         """The same federation seen through another party's registry wrapper."""

@@ -16,6 +16,7 @@ from registry.chain import ZERO_ADDRESS, HpkeSuite, KeyKind, ModelRegistry, Tx, 
 from registry.keystore import Keystore, grant_info, seal_for
 from registry.roles.context import FederationContext
 from registry.roles.errors import RoleError
+from registry.store import StoredArtifact
 
 SUITES = {"x25519": HpkeSuite.DHKEM_X25519, "mlkem768-x25519": HpkeSuite.MLKEM768_X25519}
 """Keystore suite name -> on-chain suite."""
@@ -71,6 +72,19 @@ def registered_encryption_key(registry: ModelRegistry, account: str, from_block:
     return names[stored.suite], matching[-1].public_key
 
 
+def seal_grant(context: FederationContext, kind: KeyKind, grantee: str, secret: bytes,
+               epoch: int = 0) -> StoredArtifact:
+    """Seal ``secret`` for ``grantee``'s registered key and put the blob on IPFS (the grant is not recorded:
+    :func:`grant_sealed` does both, a hand-over leaves the recording to the admin).
+
+    Raises:
+        GrantError: If the grantee registered no encryption key.
+    """
+    suite, public_key = registered_encryption_key(context.registry, grantee, context.from_block)
+    info = grant_info(context.federation_id, kind.name.lower(), grantee, epoch)
+    return context.store.put_bytes(seal_for(public_key, suite, secret, info))
+
+
 def grant_sealed(context: FederationContext, kind: KeyKind, grantee: str, secret: bytes,
                  epoch: int = 0) -> GrantResult:
     """Seal ``secret`` for ``grantee``'s registered key, put the blob on IPFS and grant it on chain.
@@ -81,9 +95,7 @@ def grant_sealed(context: FederationContext, kind: KeyKind, grantee: str, secret
         GrantError: If the grantee registered no encryption key.
         ChainError: If the chain refuses the grant (caller not allowed, grant revoked, ...).
     """
-    suite, public_key = registered_encryption_key(context.registry, grantee, context.from_block)
-    info = grant_info(context.federation_id, kind.name.lower(), grantee, epoch)
-    stored = context.store.put_bytes(seal_for(public_key, suite, secret, info))
+    stored = seal_grant(context, kind, grantee, secret, epoch)
     granted = context.registry.grant_key(context.federation_id, kind, grantee, stored.cid, bytes.fromhex(stored.sha256))
     return GrantResult(kind, grantee, stored.cid, stored.sha256, granted)
 

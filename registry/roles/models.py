@@ -7,11 +7,15 @@ the ciphertext's hash.
 
 from __future__ import annotations
 
+import io
 import os
+from typing import Callable
 
+import numpy as np
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from registry.roles.context import FederationContext
 from registry.roles.errors import RoleError
 
 MODEL_KEY_BYTES = 32
@@ -54,3 +58,19 @@ def open_model(key: bytes, blob: bytes, federation_id: int, round_: int, epoch: 
             f"the global model of round {round_} (federation {federation_id}, key epoch {epoch}) does not open "
             "under this model key: the key is another epoch's, the blob another round's, or it was tampered"
         ) from None
+
+
+def model_params(context: FederationContext, version: int, model_key_for: Callable[[int], bytes]) -> np.ndarray:
+    """The flat parameters of model ``version``, fetched, verified and opened with its epoch's model key
+    (``model_key_for(epoch)``).
+
+    Raises:
+        ModelSealError: If the key does not open the model.
+        StoreError: If the sealed model cannot be fetched or fails verification.
+    """
+    registry, fid = context.registry, context.federation_id
+    stored = registry.model_version(fid, version)
+    epoch = registry.round(fid, stored.round).key_epoch
+    record = registry.artifact(stored.global_model_artifact, from_block=context.from_block)
+    payload = open_model(model_key_for(epoch), context.fetch_verified(record), fid, stored.round, epoch)
+    return np.load(io.BytesIO(payload), allow_pickle=False).astype(np.float64)

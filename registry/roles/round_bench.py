@@ -81,7 +81,7 @@ from registry.roles.aggregator import Aggregator
 from registry.roles.auditor import Auditor
 from registry.roles.context import FederationContext, as_input, fund_accounts
 from registry.roles.data_owner import publish_dataset
-from registry.roles.key_epochs import start_epoch_with_new_key
+from registry.roles.key_epochs import model_key_secret, paillier_secret, start_epoch_with_new_key
 from registry.roles.grants import grant_sealed, open_grant, publish_encryption_key
 from registry.roles.key_holder import KeyHolder
 from registry.roles.models import new_model_key, seal_model
@@ -456,10 +456,10 @@ def _set_up(operator: ModelRegistry, faucet: LocalAccount, store: ArtifactStore,
         dataset = publish_dataset(owner_context, render_sheet(train.subset(indices)), len(indices),
                                   [keystore.address]).dataset_id
         analysts.append(_Analyst(context, keystore, share, dataset, owner.address))
-    holder_store.put_secret("model-key-epoch-1", new_model_key())
+    holder_store.put_secret(model_key_secret(1), new_model_key())
     for keystore in analyst_stores:
         grant_sealed(holder_context, KeyKind.MODEL_KEY, keystore.address,
-                     holder_store.get_secret("model-key-epoch-1"), epoch=1)
+                     holder_store.get_secret(model_key_secret(1)), epoch=1)
 
     auditor = admin_context.as_account(operator.as_account(Account.create().address))
     return _Federation(admin_context, admin_context.as_account(operator.as_account(aggregator)), holder_context,
@@ -478,7 +478,7 @@ def _run_round(federation: _Federation, clock: _Clock, test: LabelledData) -> _O
         aggregated = Aggregator(federation.aggregator, plan.num_values).aggregate_round(round_)
 
     holder = federation.key_holder
-    private_key = private_key_from_bytes(federation.key_holder_keystore.get_secret(f"paillier-epoch-{epoch}"))
+    private_key = private_key_from_bytes(federation.key_holder_keystore.get_secret(paillier_secret(epoch)))
     key_holder = KeyHolder(holder, {epoch: private_key}, plan.num_values)
     with clock.phase("decrypt"):
         review, mean = key_holder.decrypt_round(round_, PARTY_WORKERS)
@@ -493,7 +493,7 @@ def _run_round(federation: _Federation, clock: _Clock, test: LabelledData) -> _O
               "f1": metrics.f1, "num_test_samples": metrics.num_samples}
     buffer = io.BytesIO()
     np.save(buffer, parameters, allow_pickle=False)
-    model_key = federation.key_holder_keystore.get_secret(f"model-key-epoch-{epoch}")
+    model_key = federation.key_holder_keystore.get_secret(model_key_secret(epoch))
     sealed = holder.store.put_bytes(seal_model(model_key, buffer.getvalue(), fid, round_, epoch))
     metrics_blob = holder.store.put_bytes(json.dumps(report, sort_keys=True).encode())
     finalized = key_holder.finalize(round_, as_input(sealed), as_input(metrics_blob), DpParameters.none(),

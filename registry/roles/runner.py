@@ -39,13 +39,13 @@ from registry.chain import (
     events,
 )
 from registry.keystore import PASSPHRASE_ENV, Keystore
-from registry.roles.agents import chain_now, model_params
+from registry.roles.admin import Admin
 from registry.roles.context import FederationContext, fund_accounts
 from registry.roles.data_owner import publish_dataset
 from registry.roles.key_epochs import start_epoch_with_new_key
 from registry.roles.errors import RoleError
 from registry.roles.grants import GrantError, open_grant, publish_encryption_key
-from registry.roles.models import ModelSealError
+from registry.roles.models import ModelSealError, model_params
 from registry.roles.plan import MIN_DP_VALUE, DpPlan, TrainingPlan, publish_plan
 from registry.store import ArtifactStore
 
@@ -212,14 +212,12 @@ def run_rounds(registry_address: str, rpc: ModelRegistry, store: ArtifactStore, 
 
 def _revoke_and_rotate(setup: _Setup, rpc: ModelRegistry, store: ArtifactStore, keystores: dict[str, Keystore],
                        config: RunConfig, progress) -> str:
-    """Admin revokes the last analyst; the key holder makes a new key pair; the admin starts the next epoch."""
-    admin, fid = setup.admin.registry, setup.federation_id
+    """Admin removes the last analyst; the key holder makes a new key pair; the admin starts the next epoch."""
     name = f"analyst-{config.analysts}"
     revoked = keystores[name].address
-    admin.revoke_role(fid, Role.ANALYST, revoked)
-    if rpc.key_grant(fid, KeyKind.MODEL_KEY, revoked).active:
-        admin.revoke_key(fid, KeyKind.MODEL_KEY, revoked)
-    epoch = start_epoch_with_new_key(setup.admin, keystores["key holder"], setup.plan.encoding, config.paillier_bits)
+    setup.admin.remove_analyst(revoked)
+    epoch = start_epoch_with_new_key(setup.admin.context, keystores["key holder"], setup.plan.encoding,
+                                     config.paillier_bits)
     progress({"party": "runner", "action": f"revoked {name} ({revoked}); key epoch {epoch} started, its model "
                                             "key goes to the remaining analysts only"})
     return name
@@ -241,28 +239,25 @@ def _revoked_reads(setup: _Setup, rpc: ModelRegistry, store: ArtifactStore, keys
 
 @dataclass
 class _Setup:
-    admin: FederationContext
+    admin: Admin
     federation_id: int
     plan: TrainingPlan
-
-
 
 
 def _set_up(rpc: ModelRegistry, store: ArtifactStore, keystores: dict[str, Keystore], config: RunConfig,
             progress) -> _Setup:
     """Admin and data owner: federation, roles, key epoch, plan, datasets and sealed codec keys."""
     party = {name: rpc.as_account(k.account) for name, k in keystores.items()}
-    admin = party["admin"]
     minimum = config.min_participants or config.analysts // 2 + 1
-    fid = rpc.create_federation(admin.account, minimum, CodecKeyPolicy.PER_DATA_OWNER).value
+    admin, _ = Admin.create_federation(rpc, store, party["admin"], minimum, CodecKeyPolicy.PER_DATA_OWNER)
+    fid, context = admin.federation_id, admin.context
     analysts = [n for n in keystores if n.startswith("analyst-")]
-    admin.grant_role(fid, Role.DATA_OWNER, party["owner"].account)
-    admin.grant_role(fid, Role.AGGREGATOR, party["aggregator"].account)
+    admin.admit(Role.DATA_OWNER, party["owner"].account)
+    admin.admit(Role.AGGREGATOR, party["aggregator"].account)
     for name in analysts:
-        admin.grant_role(fid, Role.ANALYST, party[name].account)
+        admin.admit(Role.ANALYST, party[name].account)
     for name in analysts + ["key holder"]:
         publish_encryption_key(party[name], keystores[name])
-    context = FederationContext(admin, store, fid)
     encoding = EncodingParams(clip_bound=1.0, value_bits=16, max_clients=max(10, config.analysts), max_weight=1024)
     start_epoch_with_new_key(context, keystores["key holder"], encoding, config.paillier_bits)
     plan = TrainingPlan.sized(config.model, config.seed, encoding, local_epochs=config.local_epochs)
@@ -277,7 +272,7 @@ def _set_up(rpc: ModelRegistry, store: ArtifactStore, keystores: dict[str, Keyst
                                      f"{', '.join(map(str, plan.dp.rounds)) or 'all'}")
     progress({"party": "runner", "action": f"federation {fid} set up: {len(analysts)} analysts, "
                                             f"min {minimum}, {config.paillier_bits}-bit Paillier, {config.model}{dp}"})
-    return _Setup(context, fid, plan)
+    return _Setup(admin, fid, plan)
 
 
 def _dp_plan(request: DpRequest, plan: TrainingPlan, smallest: int) -> DpPlan:
@@ -378,11 +373,10 @@ def _read_lines(name: str, process: subprocess.Popen, agents: _Agents, progress)
 
 def _run_one(setup: _Setup, rpc: ModelRegistry, store: ArtifactStore, config: RunConfig, agents: _Agents,
              progress) -> RoundReport:
-    admin, fid = setup.admin.registry, setup.federation_id
+    fid = setup.federation_id
     seen = len(agents.since(0))
     started = time.perf_counter()
-    deadline = chain_now(rpc) + config.round_seconds
-    opened = admin.open_round(fid, deadline)
+    opened = setup.admin.open_round(config.round_seconds)
     round_ = opened.value
     progress({"party": "runner", "action": f"opened round {round_}", "round": round_})
     limit = time.monotonic() + config.round_seconds + 60
@@ -390,8 +384,7 @@ def _run_one(setup: _Setup, rpc: ModelRegistry, store: ArtifactStore, config: Ru
         stored = rpc.round(fid, round_)
         if stored.status in (RoundStatus.FINALIZED, RoundStatus.ABORTED):
             break
-        if chain_now(rpc) > deadline + 30 and stored.status == RoundStatus.OPEN:
-            admin.abort_round(fid, round_, "deadline passed with too few updates")
+        if setup.admin.abort_if_expired(round_, grace_seconds=30) is not None:
             continue
         if time.monotonic() > limit:
             raise RunError(f"round {round_} of federation {fid} did not finish in {config.round_seconds + 60} s")

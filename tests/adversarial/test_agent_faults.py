@@ -65,11 +65,11 @@ def test_ipfs_node_down_is_reported_and_nothing_is_recorded(federation, make_age
     drain_agent(parties.key_holder)
     round_ = federation.open_round()
     analyst = parties.analysts[0]
-    healthy = analyst.context.store
+    healthy = analyst.analyst.context.store
     # The analyst's node is unreachable: the step fails loudly and nothing reaches the chain.
-    object.__setattr__(analyst.context, "store", ArtifactStore("http://127.0.0.1:9", timeout=2))
+    object.__setattr__(analyst.analyst.context, "store", ArtifactStore("http://127.0.0.1:9", timeout=2))
     with pytest.raises(StoreUnavailableError):
         analyst.step()
     assert federation.admin.round(federation.federation_id, round_).update_count == 0
-    object.__setattr__(analyst.context, "store", healthy)  # the node is back: the same agent resumes
+    object.__setattr__(analyst.analyst.context, "store", healthy)  # the node is back: the same agent resumes
     assert [a.action for a in drain_agent(analyst)] == ["submitted update"]

@@ -24,8 +24,10 @@ from clients.fl import (
 from clients.he import EncryptedAggregate, aggregate_update_bytes, decrypt_aggregate
 from registry.chain import DpParameters, KeyKind, Role, RoundStatus, events
 from registry.roles import open_grant
-from registry.roles.agents import AnalystAgent, current_analysts, initial_params, model_params
-from registry.roles.plan import DpPlan, TrainingPlan, current_plan
+from registry.roles.admin import current_analysts
+from registry.roles.agents import AnalystAgent
+from registry.roles.models import model_params
+from registry.roles.plan import DpPlan, TrainingPlan, current_plan, initial_params
 
 SAMPLES = 60  # per analyst (make_agents' sheets): 2 batches of 32, one DP round is 2 steps at rate 1/2
 
@@ -49,7 +51,7 @@ def test_two_rounds_from_the_chain_alone(federation, make_agents, drain_agent) -
         for agent in analysts:
             assert [a.action for a in drain_agent(agent)] == ["submitted update"]
         # A restarted analyst (a new object, the same keystore) finds its update on chain and does nothing.
-        assert AnalystAgent(analysts[0].context, analysts[0].keystore).step() is None
+        assert AnalystAgent(analysts[0].analyst.context, analysts[0].analyst.keystore).step() is None
         assert [a.round for a in drain_agent(aggregator)] == [round_]
         finalized = drain_agent(key_holder)
         assert [(a.round, a.result) for a in finalized] == [(round_, expected_version)]
@@ -99,11 +101,12 @@ def _decrypted_update(federation, round_: int, analyst: str) -> np.ndarray:
     return decrypt_aggregate(federation.keys.private_key, EncryptedAggregate.from_bytes(aggregate, public_key), 1)
 
 
-def _local_update(plan: TrainingPlan, round_: int, address: str, start: np.ndarray, dp: DpPlan | None) -> np.ndarray:
-    """The update analyst 1 would send for ``round_`` when trained here with or without DP (clipped as encoded)."""
+def _local_update(plan: TrainingPlan, seed: int, address: str, start: np.ndarray, dp: DpPlan | None) -> np.ndarray:
+    """The update analyst 1 would send from ``start`` with a fresh trainer of ``seed``, with or without DP
+    (clipped as encoded)."""
     config = TrainConfig(local_epochs=plan.local_epochs, lr=plan.lr, batch_size=plan.batch_size)
     client = FLClient(address, _sheet_data(0), plan.model, config, torch.device("cpu"),
-                      dp=dp.config() if dp else None, seed=plan.seed + round_)
+                      dp=dp.config() if dp else None, seed=seed)
     trained = np.asarray(client.fit(start.astype(np.float32)).update.parameters, dtype=np.float64)
     bound = plan.encoding.clip_bound
     return np.clip(trained - start, -bound, bound)
@@ -140,16 +143,21 @@ def test_a_dp_round_is_trained_with_dp_sgd_and_finalized_with_the_accountants_ep
     # Each analyst reports its ε spent so far: nothing after round 1, the one DP round's ε after round 2,
     # and a restarted analyst derives the same from the chain.
     assert reported == {1: [None] * 3, 2: [pytest.approx(expected)] * 3}
-    restarted = AnalystAgent(analysts[0].context, analysts[0].keystore)
-    assert restarted.cumulative_epsilon(current_plan(analysts[0].context), 2) == pytest.approx(expected)
+    restarted = AnalystAgent(analysts[0].analyst.context, analysts[0].analyst.keystore)
+    assert restarted.analyst.cumulative_epsilon(current_plan(analysts[0].analyst.context), 2) == pytest.approx(expected)
 
     # The round-2 update is the DP-SGD update (σ, C, seed) of the plan, not the plain one; round 1 is plain.
+    # Each analyst's trainer is seeded as the plaintext simulation seeds client i: i is the position of its
+    # dataset among the federation's.
     me = federation.analysts[0].account
+    order = [d.artifact_id for d in registry.events(events.DatasetRegistered, federation.deploy_block,
+                                                     federation_id=fid)]
+    seed = plan.seed * 1000 + order.index(federation.datasets[me])
     tolerance = 2 * plan.encoding.quantization_bound
     round_1 = _decrypted_update(federation, 1, me)
-    assert np.abs(round_1 - _local_update(plan, 1, me, initial_params(plan), None)).max() <= tolerance
-    context, keystore = analysts[0].context, parties.keystores["analyst-1"]
+    assert np.abs(round_1 - _local_update(plan, seed, me, initial_params(plan), None)).max() <= tolerance
+    context, keystore = analysts[0].analyst.context, parties.keystores["analyst-1"]
     start = model_params(context, 1, lambda e: open_grant(context, keystore, KeyKind.MODEL_KEY, epoch=e))
     round_2 = _decrypted_update(federation, 2, me)
-    assert np.abs(round_2 - _local_update(plan, 2, me, start, dp)).max() <= tolerance
-    assert np.abs(round_2 - _local_update(plan, 2, me, start, None)).max() > 100 * tolerance
+    assert np.abs(round_2 - _local_update(plan, seed, me, start, dp)).max() <= tolerance
+    assert np.abs(round_2 - _local_update(plan, seed, me, start, None)).max() > 100 * tolerance

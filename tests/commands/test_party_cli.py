@@ -114,3 +114,36 @@ def test_round_open_and_status(setting, devnet) -> None:
     status = json.loads(flep("round", "status", "--federation", str(fid), "--json").output)
     assert (status["round"], status["status"], status["key_epoch"], status["updates"]) == (1, "open", 1, [])
     assert status["deadline"] > registry.w3.eth.get_block("latest")["timestamp"]
+
+
+def test_custody_hand_over_through_the_cli(setting, devnet) -> None:
+    from clients.he import EncodingParams
+    from registry.roles.custody import take_custody
+    from registry.roles.key_epochs import start_epoch_with_new_key
+
+    registry, stores, flep, tmp_path = setting
+    holder, successor = (Keystore.create(tmp_path / name, PASSPHRASE, private_key=dev_account(i).key,
+                                         scrypt_n=2**10) for name, i in (("holder", 5), ("successor", 6)))
+    publish_encryption_key(registry.as_account(successor.account), successor)
+    fid = registry.create_federation(stores["admin"].address, 1).value
+    admin = FederationContext(registry, ArtifactStore(devnet.ipfs_api), fid)
+    start_epoch_with_new_key(admin, holder, EncodingParams(1.0, 16, 10, 1024), 1024)
+
+    refused = flep("access", "hand-over", "--keystore", str(successor.directory), "--to", stores["analyst"].address,
+                   "--federation", str(fid))
+    assert refused.exit_code != 0 and "not a key holder" in str(refused.exception)
+    handed = flep("access", "hand-over", "--keystore", str(holder.directory), "--to", successor.address,
+                  "--federation", str(fid), "--json")
+    assert handed.exit_code == 0, handed.output
+    sealed = json.loads(handed.output)
+    assert (sealed["epoch"], sealed["model_key_granted"]) == (1, False)  # no model key made yet: nothing to pass
+    wrong = flep("access", "record-hand-over", "--keystore", str(stores["admin"].directory), "--account",
+                 successor.address, "--cid", sealed["sealed_cid"], "--sha256", "ab" * 32, "--federation", str(fid))
+    assert wrong.exit_code != 0 and "sha256" in str(wrong.exception).lower()
+    assert not registry.is_key_holder(fid, successor.address)
+    recorded = flep("access", "record-hand-over", "--keystore", str(stores["admin"].directory), "--account",
+                    successor.address, "--cid", sealed["sealed_cid"], "--sha256", sealed["sealed_sha256"],
+                    "--federation", str(fid), "--json")
+    assert recorded.exit_code == 0 and json.loads(recorded.output)["changed"], recorded.output
+    assert take_custody(admin.as_account(registry.as_account(successor.account)), successor) == 1
+    assert successor.get_secret("paillier-epoch-1") == holder.get_secret("paillier-epoch-1")
