@@ -77,7 +77,8 @@ def run(
         emit_json({"registry": result.registry_address, "federation": result.federation_id,
                    "directory": result.directory, "rounds": [asdict(r) for r in result.rounds],
                    "dp": _plan_dp_json(result),
-                   "revoked": result.revoked, "revoked_reads_latest_model": result.revoked_reads_latest_model})
+                   "revoked": result.revoked, "revoked_reads_latest_model": result.revoked_reads_latest_model,
+                   "exited": result.exited})
         return
     table = Table(title=f"federation {result.federation_id}: {len(result.rounds)} round(s)")
     for column in ("round", "status", "version", "accuracy", "epsilon", "cum. epsilon", "included", "excluded",
@@ -97,6 +98,12 @@ def run(
     if result.revoked:
         console.print(f"revoked {literal(result.revoked)} reading the latest model: "
                       f"{literal(result.revoked_reads_latest_model)}")
+    for r in result.rounds:
+        if r.missing:
+            console.print(f"round {r.round}: no update from {literal(', '.join(r.missing))}")
+    if result.exited:
+        exits = ", ".join(f"{name} (code {code})" for name, code in sorted(result.exited.items()))
+        console.print(f"agent processes that exited during the run: {literal(exits)}")
     console.print(f"keystores and agent logs: {literal(result.directory)}")
 
 

@@ -30,6 +30,7 @@ import numpy as np
 from clients.fl import LabelledData, load_digits_data, noise_for_epsilon, partition_iid, render_sheet, split_train_test
 from clients.he import EncodingParams
 from registry.chain import (
+    ChainError,
     CodecKeyPolicy,
     DpParameters,
     KeyKind,
@@ -39,7 +40,7 @@ from registry.chain import (
     events,
 )
 from registry.keystore import PASSPHRASE_ENV, Keystore
-from registry.roles.admin import Admin
+from registry.roles.admin import Admin, chain_now, current_analysts
 from registry.roles.context import FederationContext, fund_accounts
 from registry.roles.data_owner import publish_dataset
 from registry.roles.key_epochs import start_epoch_with_new_key
@@ -50,6 +51,8 @@ from registry.roles.plan import MIN_DP_VALUE, DpPlan, TrainingPlan, publish_plan
 from registry.store import ArtifactStore
 
 FUNDING_WEI = 10**20  # 100 devnet ETH per party
+CHAIN_OUTAGES = (ChainError, ConnectionError, OSError)
+"""What the runner waits out while it watches a round: an RPC node that is restarting or briefly unreachable."""
 
 
 class RunError(RoleError):
@@ -153,11 +156,14 @@ class RoundReport:
     cumulative_epsilon: float = 0.0
     cumulative_delta: float = 0.0
     analyst_epsilon: dict[str, float] = field(default_factory=dict)
+    submitted: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class RunResult:
-    """A whole run: where it ran, each round's report, and the DP section of its plan (``None``: no DP)."""
+    """A whole run: where it ran, each round's report, the DP section of its plan (``None``: no DP), and the
+    agent processes that exited before the run ended (name -> exit code)."""
 
     registry_address: str
     federation_id: int
@@ -166,6 +172,7 @@ class RunResult:
     revoked: str = ""
     revoked_reads_latest_model: str = ""
     dp: DpPlan | None = None
+    exited: dict[str, int] = field(default_factory=dict)
 
 
 def run_rounds(registry_address: str, rpc: ModelRegistry, store: ArtifactStore, home: Path, faucet,
@@ -207,7 +214,7 @@ def run_rounds(registry_address: str, rpc: ModelRegistry, store: ArtifactStore, 
         agents.stop()
     outcome = _revoked_reads(setup, rpc, store, keystores, revoked) if revoked else ""
     return RunResult(registry_address, setup.federation_id, str(directory), tuple(reports), revoked, outcome,
-                     setup.plan.dp)
+                     setup.plan.dp, dict(agents.exited))
 
 
 def _revoke_and_rotate(setup: _Setup, rpc: ModelRegistry, store: ArtifactStore, keystores: dict[str, Keystore],
@@ -242,6 +249,7 @@ class _Setup:
     admin: Admin
     federation_id: int
     plan: TrainingPlan
+    names: dict[str, str]  # account -> party name
 
 
 def _set_up(rpc: ModelRegistry, store: ArtifactStore, keystores: dict[str, Keystore], config: RunConfig,
@@ -272,7 +280,7 @@ def _set_up(rpc: ModelRegistry, store: ArtifactStore, keystores: dict[str, Keyst
                                      f"{', '.join(map(str, plan.dp.rounds)) or 'all'}")
     progress({"party": "runner", "action": f"federation {fid} set up: {len(analysts)} analysts, "
                                             f"min {minimum}, {config.paillier_bits}-bit Paillier, {config.model}{dp}"})
-    return _Setup(admin, fid, plan)
+    return _Setup(admin, fid, plan, {k.address: name for name, k in keystores.items()})
 
 
 def _dp_plan(request: DpRequest, plan: TrainingPlan, smallest: int) -> DpPlan:
@@ -308,11 +316,12 @@ def _publish_datasets(owner: FederationContext, party: dict[str, ModelRegistry],
 
 
 class _Agents:
-    """The agent processes and the threads reading their JSON lines."""
+    """The agent processes, the threads reading their JSON lines, and which processes exited."""
 
     def __init__(self) -> None:
         self.processes: dict[str, subprocess.Popen] = {}
         self.actions: list[dict] = []
+        self.exited: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def record(self, line: dict) -> None:
@@ -323,10 +332,15 @@ class _Agents:
         with self._lock:
             return list(self.actions[index:])
 
-    def check_alive(self) -> None:
-        dead = {n: p.returncode for n, p in self.processes.items() if p.poll() is not None}
-        if dead:
-            raise RunError(f"agent process(es) exited: {dead}; see their logs in the run directory")
+    def newly_exited(self) -> dict[str, int]:
+        """Processes found exited since the last look (name -> exit code)."""
+        found = {n: p.returncode for n, p in self.processes.items() if n not in self.exited and p.poll() is not None}
+        self.exited.update(found)
+        return found
+
+    def essential_exited(self) -> list[str]:
+        """Exited parties without whom no round finishes (the aggregator and the key holder)."""
+        return [n for n in self.exited if not n.startswith("analyst-")]
 
     def stop(self) -> None:
         for process in self.processes.values():
@@ -381,15 +395,24 @@ def _run_one(setup: _Setup, rpc: ModelRegistry, store: ArtifactStore, config: Ru
     progress({"party": "runner", "action": f"opened round {round_}", "round": round_})
     limit = time.monotonic() + config.round_seconds + 60
     while True:
-        stored = rpc.round(fid, round_)
-        if stored.status in (RoundStatus.FINALIZED, RoundStatus.ABORTED):
+        for name, code in agents.newly_exited().items():
+            essential = not name.startswith("analyst-")
+            progress({"party": "runner", "round": round_, "error": f"{name} exited with code {code}; " + (
+                "the round cannot finish and is aborted at its deadline" if essential else
+                "a dropout: the round goes on with the others")})
+        try:
+            stored = _settle(setup, round_, abort_now=bool(agents.essential_exited()))
+        except CHAIN_OUTAGES as exc:  # a restarting node: the chain keeps the round, look again
+            progress({"party": "runner", "round": round_, "error": f"chain unreachable ({exc}); retrying"})
+            stored = None
+        if stored is not None and stored.status in (RoundStatus.FINALIZED, RoundStatus.ABORTED):
             break
-        if setup.admin.abort_if_expired(round_, grace_seconds=30) is not None:
-            continue
         if time.monotonic() > limit:
             raise RunError(f"round {round_} of federation {fid} did not finish in {config.round_seconds + 60} s")
-        agents.check_alive()
         time.sleep(0.5)
+    if agents.essential_exited():
+        raise RunError(f"{', '.join(agents.essential_exited())} exited: round {round_} was aborted at its "
+                       "deadline with nothing published; see the logs in the run directory")
     if stored.status == RoundStatus.FINALIZED:
         # The chain can show the round finalized before the key holder's report line is read: wait for it, so
         # the round's phases and gas are complete.
@@ -407,15 +430,16 @@ def _run_one(setup: _Setup, rpc: ModelRegistry, store: ArtifactStore, config: Ru
     dp, epsilon, delta = _recorded_dp(rpc, fid, round_)
     if stored.status == RoundStatus.ABORTED:
         return RoundReport(round_, "aborted", 0, "", None, 0, 0, gas, time.perf_counter() - started, phases,
-                           None, epsilon, delta)
+                           None, epsilon, delta, {}, *_who_submitted(setup, rpc, round_))
     version = rpc.model_version(fid, stored.model_version)
     model = rpc.artifact(version.global_model_artifact)
     report = json.loads(FederationContext(rpc, store, fid).fetch_verified(rpc.artifact(version.metrics_artifact)))
     excluded = rpc.events(events.UpdateExcluded, federation_id=fid, round=round_)
+    submitted, missing = _who_submitted(setup, rpc, round_)
     spent = {a["party"]: float(a["epsilon"]) for a in actions if a.get("epsilon") is not None}
     return RoundReport(round_, "finalized", stored.model_version, model.cid, report.get("accuracy"),
                        stored.included_count, len(excluded), gas, time.perf_counter() - started, phases,
-                       dp, epsilon, delta, spent)
+                       dp, epsilon, delta, spent, submitted, missing)
 
 
 def _recorded_dp(rpc: ModelRegistry, fid: int, round_: int) -> tuple[dict[str, float | str] | None, float, float]:
@@ -431,3 +455,26 @@ def _recorded_dp(rpc: ModelRegistry, fid: int, round_: int) -> tuple[dict[str, f
     record = {"epsilon": this.epsilon, "delta": this.delta, "noise_multiplier": this.noise_multiplier,
               "clip_norm": this.clip_norm, "accountant": this.accountant}
     return record, epsilon, delta
+
+
+def _settle(setup: _Setup, round_: int, abort_now: bool):
+    """The round's record, after the admin aborted it if its deadline passed (30 s grace) without the aggregator
+    closing it, or, with ``abort_now`` (a party no round can finish without is gone), at its deadline whatever
+    its state."""
+    admin = setup.admin
+    admin.abort_if_expired(round_, grace_seconds=30)
+    stored = admin.context.registry.round(setup.federation_id, round_)
+    live = stored.status in (RoundStatus.OPEN, RoundStatus.AGGREGATING)
+    if abort_now and live and chain_now(admin.context.registry) > stored.deadline:
+        admin.context.registry.abort_round(setup.federation_id, round_, "the aggregator or key holder is gone")
+        stored = admin.context.registry.round(setup.federation_id, round_)
+    return stored
+
+
+def _who_submitted(setup: _Setup, rpc: ModelRegistry, round_: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Party names of the round's submitters, and of the current analysts that submitted nothing."""
+    fid = setup.federation_id
+    submitters = {u.analyst for u in rpc.round_updates(fid, round_)}
+    current = current_analysts(setup.admin.context)
+    return (tuple(sorted(setup.names.get(a, a) for a in submitters)),
+            tuple(sorted(setup.names.get(a, a) for a in current if a not in submitters)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -53,3 +54,80 @@ def test_two_rounds_with_every_party_its_own_process(devnet, devnet_env) -> None
     assert verify.returncode == 0, verify.stdout[-2000:]
     assert json.loads(verify.stdout)["ok"]
     assert os.stat(directory / "keystores" / "analyst-1").st_mode & 0o777 == 0o700
+
+
+def _run_in_background(env: dict[str, str], *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "registry", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _agent_process(keystore_name: str, timeout: float = 120) -> psutil.Process:
+    """The `flep agent` process whose keystore directory is ``keystores/<keystore_name>``, once it exists."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for process in psutil.process_iter(["cmdline"]):
+            cmdline = process.info["cmdline"] or []
+            if "agent" in cmdline and any(part.endswith(f"keystores/{keystore_name}") for part in cmdline):
+                return process
+        time.sleep(0.05)
+    raise AssertionError(f"no agent process with keystore {keystore_name} appeared in {timeout} s")
+
+
+def _agent_processes() -> list[psutil.Process]:
+    """Live `flep agent` processes of any run."""
+    return [p for p in psutil.process_iter(["cmdline"])
+            if "agent" in (p.info["cmdline"] or []) and any("keystores/" in part for part in p.info["cmdline"])]
+
+
+def test_a_killed_analyst_process_is_a_dropout(devnet, devnet_env) -> None:
+    registry, _ = ModelRegistry.deploy(connect(devnet.rpc_url, devnet.chain_id), dev_account(0))
+    env = {**devnet_env, "FLEP_REGISTRY_ADDRESS": registry.address, "FLEP_PASSPHRASE": "round-run-kill-test"}
+    run = _run_in_background(env, "round", "run", "--analysts", "3", "--rounds", "2", "--model", "logistic",
+                             "--paillier-bits", "1024", "--round-seconds", "20", "--json")
+    # analyst-3 dies as it starts (an agent needs seconds to load torch before it can submit anything).
+    _agent_process("analyst-3").kill()
+    stdout, stderr = run.communicate(timeout=600)
+    assert run.returncode == 0, stderr[-3000:]
+    result = json.loads(stdout)
+    assert result["exited"] == {"analyst-3": -9}
+    # Each round waits for it until its deadline, then finalizes with the two others (the minimum).
+    assert [(r["status"], r["included"], r["submitted"], r["missing"]) for r in result["rounds"]] == [
+        ("finalized", 2, ["analyst-1", "analyst-2"], ["analyst-3"])] * 2
+    fid = result["federation"]
+    assert all(registry.round(fid, n).update_count == 2 for n in (1, 2))
+    audit = _flep(env, "audit", "model", "2", "--federation", str(fid), "--json")
+    assert audit.returncode == 0, audit.stderr[-2000:]
+    assert len({u["analyst"] for r in json.loads(audit.stdout)["rounds"] for u in r["included"]}) == 2
+
+
+def test_a_dead_aggregator_aborts_the_round_at_its_deadline(devnet, devnet_env) -> None:
+    registry, _ = ModelRegistry.deploy(connect(devnet.rpc_url, devnet.chain_id), dev_account(0))
+    env = {**devnet_env, "FLEP_REGISTRY_ADDRESS": registry.address, "FLEP_PASSPHRASE": "round-run-kill-test"}
+    run = _run_in_background(env, "round", "run", "--analysts", "2", "--rounds", "2", "--model", "logistic",
+                             "--paillier-bits", "1024", "--round-seconds", "10")
+    _agent_process("aggregator").kill()
+    _, stderr = run.communicate(timeout=600)
+    assert run.returncode == 1 and "aggregator exited" in stderr and "aborted" in stderr, stderr[-3000:]
+    fid = registry.federation_count()
+    assert registry.federation(fid).round_count == 1  # no second round was opened
+    assert registry.round(fid, 1).status == RoundStatus.ABORTED and registry.federation(fid).model_version_count == 0
+    assert _agent_processes() == []  # the runner stopped the other agents on its way out
+
+
+def test_accuracy_matches_the_plaintext_simulation_of_the_same_partitions(devnet, devnet_env) -> None:
+    from clients.fl import SimulationConfig, TrainConfig, load_digits_data, run_federated, split_train_test
+
+    registry, _ = ModelRegistry.deploy(connect(devnet.rpc_url, devnet.chain_id), dev_account(0))
+    env = {**devnet_env, "FLEP_REGISTRY_ADDRESS": registry.address, "FLEP_PASSPHRASE": "round-run-sim-test"}
+    run = _flep(env, "round", "run", "--analysts", "3", "--rounds", "3", "--model", "logistic",
+                "--paillier-bits", "1024", "--seed", "4", "--json")
+    assert run.returncode == 0, run.stderr[-3000:]
+    accuracies = [r["accuracy"] for r in json.loads(run.stdout)["rounds"]]
+    train, test = split_train_test(load_digits_data(), 0.2, seed=4)
+    simulated = run_federated(train, test, SimulationConfig(
+        model="logistic", num_clients=3, rounds=3, train=TrainConfig(local_epochs=1, lr=0.05, batch_size=32),
+        seed=4, device="cpu"))
+    expected = [r.accuracy for r in simulated.history]
+    assert expected[-1] > 0.5  # it learned something, so agreement is not two models at chance
+    # Paillier's fixed-point encoding (16 bits per value) is the only difference: within a point every round.
+    assert all(abs(a - e) <= 0.01 for a, e in zip(accuracies, expected, strict=True)), (accuracies, expected)
