@@ -9,6 +9,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Optional
 
+import requests
 import typer
 
 from clients.codec import CodecError
@@ -22,7 +23,9 @@ from registry.roles import RoleError
 from registry.roles.agents import AgentAction, AggregatorAgent, AnalystAgent, KeyHolderAgent, run_agent
 from registry.store import StoreError
 
-RETRY_ON = (RoleError, StoreError, ChainError, KeystoreError, HEError, CodecError, FLError, ConnectionError)
+# An RPC node that is down or restarting surfaces from web3 as requests' own ConnectionError / Timeout.
+RETRY_ON = (RoleError, StoreError, ChainError, KeystoreError, HEError, CodecError, FLError, ConnectionError,
+            requests.exceptions.ConnectionError, requests.exceptions.Timeout)
 
 
 class AgentRole(str, Enum):

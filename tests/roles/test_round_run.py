@@ -131,3 +131,43 @@ def test_accuracy_matches_the_plaintext_simulation_of_the_same_partitions(devnet
     assert expected[-1] > 0.5  # it learned something, so agreement is not two models at chance
     # Paillier's fixed-point encoding (16 bits per value) is the only difference: within a point every round.
     assert all(abs(a - e) <= 0.01 for a, e in zip(accuracies, expected, strict=True)), (accuracies, expected)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_the_devnet_restarted_mid_run_loses_nothing(devnet_factory, tmp_path) -> None:
+    # A devnet of its own on fixed ports, so that the restarted nodes answer where the parties look.
+    manager = devnet_factory(tmp_path / "home", FLEP_ANVIL_PORT=str(_free_port()), FLEP_IPFS_PORT=str(_free_port()))
+    info = manager.up()
+    try:
+        registry, _ = ModelRegistry.deploy(connect(info.rpc_url, info.chain_id), dev_account(0))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FLEP_")}
+        env.update({"FLEP_HOME": str(manager.home), "FLEP_REGISTRY_ADDRESS": registry.address,
+                    "FLEP_PASSPHRASE": "round-run-restart-test", "FLEP_ANVIL_PORT": str(manager.settings.anvil_port),
+                    "FLEP_IPFS_PORT": str(manager.settings.ipfs_port)})
+        run = _run_in_background(env, "round", "run", "--analysts", "2", "--rounds", "2", "--model", "logistic",
+                                 "--paillier-bits", "1024", "--round-seconds", "120", "--json")
+        deadline = time.monotonic() + 180
+        while registry.federation_count() == 0 or registry.federation(1).round_count == 0:
+            assert run.poll() is None and time.monotonic() < deadline, run.communicate()[1][-3000:]
+            time.sleep(0.2)
+        # Round 1 is open and the analysts are at work: both nodes go down and come back on the same state.
+        assert sorted(manager.down()) == ["anvil", "ipfs"]
+        time.sleep(3)
+        manager.up()
+        stdout, stderr = run.communicate(timeout=600)
+        assert run.returncode == 0, stderr[-3000:]
+        rounds = json.loads(stdout)["rounds"]
+        assert [(r["status"], r["included"]) for r in rounds] == [("finalized", 2), ("finalized", 2)]
+        # Nothing recorded twice, and the lineage still verifies from the chain and the node's content.
+        assert [registry.round(1, n).update_count for n in (1, 2)] == [2, 2]
+        verify = _flep(env, "verify", "--model", "2", "--federation", "1", "--json")
+        assert verify.returncode == 0 and json.loads(verify.stdout)["ok"], verify.stdout[-2000:]
+    finally:
+        manager.down()
