@@ -19,6 +19,7 @@ import torch
 from rich.console import Console
 
 from clients.codec import CodecKey
+from clients.fl import build_model, evaluate, load_digits_data, set_flat_params, split_train_test
 from clients.he import aggregate_update_bytes, public_key_from_bytes
 from registry.chain import ArtifactKind, KeyKind, ModelRegistry, RoundStatus, connect, events
 from registry.config import load_settings
@@ -69,6 +70,9 @@ def test_model_version_1_is_on_chain_with_its_lineage(round_result) -> None:
     assert summary.model_version == 1 and version.round == summary.round and version.parent_version == 0
     stored_round = registry.round(fid, summary.round)
     assert stored_round.status == RoundStatus.FINALIZED and stored_round.update_count == 3
+    # The key holder re-checked the aggregate before decrypting, and disputed nothing.
+    assert not stored_round.disputed
+    assert registry.events(events.AggregateDisputed, from_block=summary.deploy_block, federation_id=fid) == []
     model = registry.artifact(version.global_model_artifact, from_block=summary.deploy_block)
     aggregate = registry.artifact(stored_round.aggregate_artifact, from_block=summary.deploy_block)
     assert model.kind == ArtifactKind.GLOBAL_MODEL and model.parents == (aggregate.artifact_id,)
@@ -78,7 +82,7 @@ def test_model_version_1_is_on_chain_with_its_lineage(round_result) -> None:
     datasets = [registry.artifact(p, from_block=summary.deploy_block) for u in updates for p in u.parents]
     assert [d.kind for d in datasets] == [ArtifactKind.DATASET] * 3
     assert summary.lineage == {"model": model.artifact_id, "aggregate": aggregate.artifact_id,
-                               "updates": [u.artifact_id for u in updates],
+                               "updates": sorted(u.artifact_id for u in updates),
                                "datasets": sorted(d.artifact_id for d in datasets)}
     finalized = registry.events(events.RoundFinalized, from_block=summary.deploy_block, federation_id=fid)
     assert [(f.round, f.version, f.dp.enabled) for f in finalized] == [(summary.round, 1, False)]
@@ -97,7 +101,12 @@ def test_aggregate_hash_matches_an_independent_recomputation(round_result) -> No
     public_key = public_key_from_bytes(store.get_bytes(key_record.cid, expected_sha256=key_record.sha256.hex()))
     recomputed = hashlib.sha256(aggregate_update_bytes(blobs, public_key)).digest()
     assert recomputed == stored_round.aggregate_sha256 == aggregate.sha256
-    assert summary.aggregate_sha256 == summary.recomputed_sha256 == summary.audit_recomputed_sha256 == recomputed.hex()
+    assert summary.aggregate_sha256 == recomputed.hex()
+    # The auditor recomputed it too, from the update CIDs, and every check of its lineage audit passed.
+    recomputations = [c for c in summary.audit_checks if c.name == "recomputation"]
+    assert [(c.artifact_id, c.ok) for c in recomputations] == [(aggregate.artifact_id, True)]
+    assert recomputed.hex() in recomputations[0].detail
+    assert summary.audit_checks and all(c.ok for c in summary.audit_checks)
     assert public_key.n.bit_length() == summary.paillier_bits == 1024
 
 
@@ -106,8 +115,8 @@ def test_every_artifact_verifies_on_chain_and_on_ipfs(round_result) -> None:
     registry = _auditor(settings, summary)
     store = ArtifactStore(settings.ipfs_api)
     everything = registry.artifacts(federation_id=summary.federation_id, from_block=summary.deploy_block)
-    # Public key, 3 datasets, 3 updates, aggregate, model, metrics.
-    assert len(everything) == summary.artifacts_total == summary.artifacts_verified == 10
+    # Public key, training plan, 3 datasets, 3 updates, aggregate, model, metrics.
+    assert len(everything) == summary.artifacts_total == summary.artifacts_verified == 11
     for record in everything:
         assert registry.verify_artifact(record)
         content = store.get_bytes(record.cid, expected_sha256=record.sha256.hex())
@@ -140,6 +149,11 @@ def test_global_model_is_better_than_chance_and_only_members_can_read_it(round_r
     model_key = open_grant(context, keystore, KeyKind.MODEL_KEY)
     params = np.load(io.BytesIO(open_model(model_key, sealed, fid, version.round, 1)), allow_pickle=False)
     assert params.dtype == np.float32 and params.size == metrics["num_parameters"]
+    # The metrics are the sealed model's: it scores the reported accuracy on the held-out digits.
+    _, test = split_train_test(load_digits_data(), 0.2, seed=0)
+    model = build_model("cnn", test.sample_shape, test.num_classes, seed=0)
+    set_flat_params(model, params)
+    assert evaluate(model, test).accuracy == metrics["accuracy"]
     assert summary.model_opened_by == [u.submitter for u in registry.artifacts(federation_id=fid,
                                        from_block=summary.deploy_block) if u.kind == ArtifactKind.MODEL_UPDATE]
     # The aggregator holds no model-key grant, and the model does not open under another key.
@@ -163,5 +177,6 @@ def test_output_names_parties_cids_gas_and_the_in_process_codec_key(round_result
         assert party in output
     assert "1024-bit packed Paillier" in output
     assert "sealed for its registered key" in output and "keystores" in output
+    assert "aggregator  try to read model v1: refused" in output
     assert all(gas > 0 for _, _, gas in summary.gas)
     assert {action.split()[0] for _, action, _ in summary.gas} >= {"deploy", "submit", "close", "finalize"}
