@@ -3,8 +3,8 @@ separate processes: four rounds, the audit of the final model, a corrupted updat
 revoked analyst that cannot read the next model; stop.
 
 Every step runs against a real Anvil chain and a real IPFS node: the store steps
-are `flep` commands (each printed with what it answered); the narrated round composes the
-registry and client layers through their Python APIs (see `scripts/demo_round.py`)
+are `flep` commands (each printed with what it answered); the narrated round drives the
+role modules (`registry.roles`) in one process, in order (see `scripts/demo_round.py`),
 and prints every party's action with its CID and gas; `flep round run` starts every
 party as its own OS process with its own keystore and chain account.
 """
