@@ -190,8 +190,9 @@ def run_rounds(registry_address: str, rpc: ModelRegistry, store: ArtifactStore, 
         progress: Called with each agent's JSON line and the runner's own events.
 
     Raises:
-        RunError: If the DP request is inconsistent, a round neither finalizes nor aborts in time, or an agent
-            process dies.
+        RunError: If the DP request is inconsistent, a round neither finalizes nor aborts in time, or the
+            aggregator's or key holder's process dies (its round is aborted at the deadline first). A dead
+            analyst process is a dropout, not an error: see ``RoundReport.missing`` and ``RunResult.exited``.
         DPConfigError: If no noise multiplier reaches the target ε.
     """
     if config.dp is not None:
