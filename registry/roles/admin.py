@@ -9,15 +9,24 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from web3.exceptions import Web3Exception
+
 from registry.chain import CodecKeyPolicy, KeyKind, ModelRegistry, Role, RoundStatus, Tx, events
 from registry.roles.context import FederationContext
 from registry.store import ArtifactStore
 
 
 def chain_now(registry: ModelRegistry) -> int:
-    """The block time the next transaction will see, as far as a party can tell: the later of the latest block's
-    timestamp and the wall clock (an idle chain mines no block, so its latest timestamp stands still)."""
-    return max(int(registry.w3.eth.get_block("latest")["timestamp"]), int(time.time()))
+    """The block time the next transaction will see, as far as a party can tell: the latest of the latest block's
+    timestamp, the pending block's and the wall clock. An idle chain mines no block, so its latest timestamp
+    stands still; the pending block carries the node's own clock, which a devnet may have moved ahead of the
+    wall clock (``evm_setNextBlockTimestamp``)."""
+    w3 = registry.w3
+    try:
+        pending = int(w3.eth.get_block("pending")["timestamp"])
+    except (ValueError, KeyError, TypeError, Web3Exception):  # a node without a pending block
+        pending = 0
+    return max(int(w3.eth.get_block("latest")["timestamp"]), pending, int(time.time()))
 
 
 def current_analysts(context: FederationContext) -> list[str]:
