@@ -7,6 +7,8 @@ Roles:
     key holder:  :func:`check_aggregate_context`, then :func:`decrypt_aggregate` (``min_participants``)
     FL code:     :class:`PaillierFedAvg`, an :class:`clients.aggregation.Aggregator`
     benchmark:   :func:`run_benchmark` (``flep bench he``)
+    threshold:   :func:`deal` (dealer), :func:`partial_decrypt_aggregate` (each custodian), then
+                 :func:`threshold_decrypt_aggregate` from any t partials (anyone)
 """
 
 from clients.he.benchmark import SchemeFigures, run_benchmark
@@ -65,6 +67,28 @@ from clients.he.keys import (
 )
 from clients.he.randomness import RandomnessPool
 from clients.he.serialization import MAX_VALUES, EncryptedAggregate, EncryptedUpdate, ciphertext_width, digest
+from clients.he.threshold import (
+    MAX_CUSTODIANS,
+    Combination,
+    Dealing,
+    EqualityProof,
+    InsufficientPartialsError,
+    InvalidPartialError,
+    KeyShare,
+    PartialDecryption,
+    PartialFormatError,
+    RejectedPartial,
+    ThresholdError,
+    ThresholdParams,
+    ThresholdPublicKey,
+    combine,
+    deal,
+    partial_decrypt,
+    partial_decrypt_aggregate,
+    threshold_decrypt_aggregate,
+    threshold_slot_sums,
+    verify_partial,
+)
 
 __all__ = [
     "ContextMismatchError",
@@ -126,4 +150,24 @@ __all__ = [
     "simulated_address",
     "unpack",
     "weight_levels",
+    "MAX_CUSTODIANS",
+    "Combination",
+    "Dealing",
+    "EqualityProof",
+    "InsufficientPartialsError",
+    "InvalidPartialError",
+    "KeyShare",
+    "PartialDecryption",
+    "PartialFormatError",
+    "RejectedPartial",
+    "ThresholdError",
+    "ThresholdParams",
+    "ThresholdPublicKey",
+    "combine",
+    "deal",
+    "partial_decrypt",
+    "partial_decrypt_aggregate",
+    "threshold_decrypt_aggregate",
+    "threshold_slot_sums",
+    "verify_partial",
 ]

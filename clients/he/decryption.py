@@ -86,11 +86,9 @@ def decrypt_slot_sums(
         SlotOverflowError: If a plaintext does not fit the layout (forged input).
         SlotSumOutOfRangeError: If a slot sum exceeds ``weights_total * (2^v - 1)``.
     """
-    _check_before_decryption(private_key, aggregate, min_participants)
+    check_before_decryption(private_key.public_key, aggregate, min_participants)
     plaintexts = run_chunked(decrypt_crt, (private_key.p, private_key.q), aggregate.ciphertexts, workers)
-    sums = unpack(plaintexts, aggregate.layout, aggregate.num_values)
-    _check_slot_range(sums, aggregate)
-    return sums
+    return slot_sums_from_plaintexts(plaintexts, aggregate)
 
 
 def decrypt_aggregate(
@@ -117,14 +115,25 @@ def decrypt_aggregate(
     return dequantize(sums, aggregate.weights_total, aggregate.layout)
 
 
-def _check_before_decryption(private_key: paillier.PaillierPrivateKey, aggregate: EncryptedAggregate,
-                             min_participants: int) -> None:
+def check_before_decryption(public_key: paillier.PaillierPublicKey, aggregate: EncryptedAggregate,
+                            min_participants: int) -> None:
+    """What every decryptor checks before any decryption: the key and the participant minimum.
+
+    Shared by the single key holder (:func:`decrypt_slot_sums`) and the
+    threshold custodians (:mod:`clients.he.threshold`), with ``public_key`` the
+    key the decryptor holds (a share of).
+
+    Raises:
+        InvalidParametersError: If ``min_participants`` is below 1.
+        KeyMismatchError: If the aggregate is under another key.
+        TooFewParticipantsError: If ``aggregate.client_count < min_participants``.
+    """
     if min_participants < 1:
         raise InvalidParametersError(f"min_participants must be >= 1, got {min_participants}")
-    fingerprint = key_fingerprint(private_key.public_key)
+    fingerprint = key_fingerprint(public_key)
     if aggregate.key_fingerprint != fingerprint:
         raise KeyMismatchError(
-            f"aggregate is under key {aggregate.key_fingerprint.hex()[:16]}…, this private key is "
+            f"aggregate is under key {aggregate.key_fingerprint.hex()[:16]}…, this decryption key is "
             f"{fingerprint.hex()[:16]}…: use the key holder of that federation"
         )
     if aggregate.client_count < min_participants:
@@ -132,6 +141,23 @@ def _check_before_decryption(private_key: paillier.PaillierPrivateKey, aggregate
             f"aggregate of {aggregate.context} sums {aggregate.client_count} update(s), the minimum is "
             f"{min_participants}: decrypting it could reveal an individual update; refused before decryption"
         )
+
+
+def slot_sums_from_plaintexts(plaintexts: list[int], aggregate: EncryptedAggregate) -> np.ndarray:
+    """Unpack decrypted plaintexts of ``aggregate`` and check them: the checks after decryption.
+
+    Shared by the single key holder and threshold combination, so both refuse the same inputs.
+
+    Returns:
+        uint64 vector of length ``aggregate.num_values``.
+
+    Raises:
+        SlotOverflowError: If a plaintext does not fit the layout (forged input).
+        SlotSumOutOfRangeError: If a slot sum exceeds ``weights_total * (2^v - 1)``.
+    """
+    sums = unpack(plaintexts, aggregate.layout, aggregate.num_values)
+    _check_slot_range(sums, aggregate)
+    return sums
 
 
 def _check_slot_range(sums: np.ndarray, aggregate: EncryptedAggregate) -> None:
