@@ -17,7 +17,9 @@ interface IModelRegistry {
     /**
      * @dev What an artifact's bytes are. Append-only: new kinds go at the end. `FederationConfig`: the
      * federation's training plan (model, encoding parameters, local training), registered by its admin; the
-     * parties read the latest one.
+     * parties read the latest one. `ThresholdKey`: a key epoch's shared-key material (threshold, verification
+     * keys), child of the epoch's public key. `PartialDecryption`: a custodian's partial decryption of an
+     * aggregate with its proof, child of that aggregate.
      */
     enum ArtifactKind {
         Dataset,
@@ -27,7 +29,9 @@ interface IModelRegistry {
         GlobalModel,
         Metrics,
         PaillierPublicKey,
-        FederationConfig
+        FederationConfig,
+        ThresholdKey,
+        PartialDecryption
     }
 
     /**
@@ -194,6 +198,18 @@ interface IModelRegistry {
     }
 
     /**
+     * @dev A key epoch under threshold custody (all zero for a single key holder's epoch).
+     * @param threshold How many custodians' partial decryptions a round of the epoch needs to be finalized.
+     * @param custodianCount How many custodians share the epoch's key.
+     * @param thresholdKeyArtifact The epoch's {ArtifactKind-ThresholdKey} artifact.
+     */
+    struct EpochCustody {
+        uint8 threshold;
+        uint8 custodianCount;
+        uint64 thresholdKeyArtifact;
+    }
+
+    /**
      * @dev A model update, filed under its federation and content hash.
      * @param artifactId The update's artifact id.
      * @param round The only round it belongs to.
@@ -322,6 +338,25 @@ interface IModelRegistry {
         address admin
     );
 
+    /**
+     * @dev Emitted when `admin` puts key epoch `epoch` under threshold custody: any `threshold` of `custodians`
+     * (custodian `i` is `custodians[i - 1]`) decrypt its rounds, with the shared key's public material in
+     * artifact `thresholdKeyArtifact`.
+     */
+    event EpochCustodySet(
+        uint64 indexed federationId,
+        uint32 indexed epoch,
+        uint64 indexed thresholdKeyArtifact,
+        uint8 threshold,
+        address[] custodians,
+        address admin
+    );
+
+    /// @dev Emitted when custodian `index` (`custodian`) submits partial decryption `artifactId` of `round`'s aggregate.
+    event PartialDecryptionSubmitted(
+        uint64 indexed federationId, uint64 indexed round, address indexed custodian, uint8 index, uint64 artifactId
+    );
+
     /// @dev Emitted when key epoch `epoch` is retired for good because its key holder `keyHolder` was revoked.
     event KeyEpochRevoked(uint64 indexed federationId, uint32 indexed epoch, address indexed keyHolder, address revoker);
 
@@ -356,7 +391,7 @@ interface IModelRegistry {
     /**
      * @dev Emitted when `analyst` submits model update `artifactId` to `round` with FedAvg weight `weight`, after
      * it is filed. A model update's only event: it carries what {ArtifactRegistered} carries for other kinds, and
-     * its digest is {ModelRegistry-computeArtifactDigest} with kind `ModelUpdate` and submitter `analyst`.
+     * its digest is {ArtifactDigest-compute} with kind `ModelUpdate` and submitter `analyst`.
      */
     event UpdateSubmitted(
         uint64 indexed artifactId,
@@ -514,6 +549,19 @@ interface IModelRegistry {
     error ModelRegistryReasonTooLong(uint256 length, uint256 maxLength);
     /// @dev Model version `version` does not exist in the federation.
     error ModelRegistryUnknownModelVersion(uint64 federationId, uint64 version);
+    /// @dev A threshold of `threshold` of `custodianCount` custodians: it needs
+    /// 1 <= threshold <= custodianCount <= {ThresholdCustody-MAX_CUSTODIANS}.
+    error ModelRegistryInvalidThreshold(uint8 threshold, uint256 custodianCount);
+    /// @dev Key epoch `epoch` is already under threshold custody; a new dealing needs a new epoch.
+    error ModelRegistryCustodyAlreadySet(uint64 federationId, uint32 epoch);
+    /// @dev `account` is named twice among the custodians of one epoch.
+    error ModelRegistryDuplicateCustodian(address account);
+    /// @dev `account` is not a custodian of key epoch `epoch` (or the epoch is not under threshold custody).
+    error ModelRegistryNotCustodian(uint64 federationId, uint32 epoch, address account);
+    /// @dev `custodian` already submitted a partial decryption of the aggregate of `round`.
+    error ModelRegistryDuplicatePartial(uint64 federationId, uint64 round, address custodian);
+    /// @dev The round has `partialCount` partial decryptions but its key epoch needs `threshold`.
+    error ModelRegistryTooFewPartials(uint64 federationId, uint64 round, uint8 partialCount, uint8 threshold);
     /// @dev Inconsistent DP record: an accountant needs positive epsilon, sigma and C and delta < 1; "no DP" is all zero.
     error ModelRegistryInvalidDpParameters(
         uint64 epsilonMicros, uint64 deltaAtto, uint64 noiseMultiplierMicros, uint64 clipNormMicros

@@ -2,7 +2,9 @@
 pragma solidity 0.8.30;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ArtifactDigest} from "./ArtifactDigest.sol";
 import {IModelRegistry} from "./IModelRegistry.sol";
+import {ThresholdCustody} from "./ThresholdCustody.sol";
 
 /**
  * @title ModelRegistry
@@ -10,7 +12,7 @@ import {IModelRegistry} from "./IModelRegistry.sol";
  * append-only artifacts, wrapped-key grants, Paillier key epochs, training rounds and model versions with lineage.
  *
  * Storage keeps only roots; bulk data lives in events and on IPFS. An artifact is stored as one digest
- * (see {computeArtifactDigest}) over everything its {ArtifactRegistered} event carries, so any reader can
+ * (see {ArtifactDigest-compute}) over everything its {ArtifactRegistered} event carries, so any reader can
  * check an event against the chain state with one call. Model updates, the hot path of every round, are
  * filed twice and nowhere else: their digest under (federation, round, analyst) (see {updateDigest}), which
  * enforces one update per analyst per round, and their record (id, round, weight) under (federation, content
@@ -35,6 +37,11 @@ import {IModelRegistry} from "./IModelRegistry.sol";
  * The key holder is deliberately NOT an AccessControl role: an account acts as key holder of a key epoch
  * exactly when it holds an unrevoked grant of that epoch's Paillier private key. Revoking a key holder retires
  * its epoch for good, so the admin must start a new epoch (a new key pair) before the next round.
+ *
+ * Threshold custody ({setEpochCustody}): an epoch's key is shared among custodians, each a key holder whose
+ * grant is its sealed share. A round of such an epoch finalizes only once `threshold` distinct custodians have
+ * registered a partial decryption of its aggregate ({submitPartialDecryption}); every reader checks the
+ * proofs and the combination off chain. The books are kept by {custody}, deployed by the constructor.
  */
 contract ModelRegistry is AccessControl, IModelRegistry {
     /// @dev Registry-wide role allowed to create federations.
@@ -49,6 +56,9 @@ contract ModelRegistry is AccessControl, IModelRegistry {
     uint256 public constant MAX_CID_LENGTH = 128;
     /// @dev Longest free-text dispute detail accepted, in bytes.
     uint256 public constant MAX_REASON_LENGTH = 512;
+
+    /// @dev The threshold-custody books (custodians per key epoch, partial decryptions per round).
+    ThresholdCustody public immutable custody;
 
     /**
      * @dev Where a non-update artifact belongs, packed in one slot (updates are filed by content hash instead):
@@ -79,6 +89,7 @@ contract ModelRegistry is AccessControl, IModelRegistry {
     /// @dev Grants `DEFAULT_ADMIN_ROLE` and {FEDERATION_CREATOR_ROLE} to `operator`.
     constructor(address operator) {
         if (operator == address(0)) revert ModelRegistryZeroAddress();
+        custody = new ThresholdCustody();
         _grantRole(DEFAULT_ADMIN_ROLE, operator);
         _grantRole(FEDERATION_CREATOR_ROLE, operator);
     }
@@ -251,7 +262,7 @@ contract ModelRegistry is AccessControl, IModelRegistry {
     }
 
     /**
-     * @dev The stored digest of artifact `artifactId` (see {computeArtifactDigest}). Zero for a model update,
+     * @dev The stored digest of artifact `artifactId` (see {ArtifactDigest-compute}). Zero for a model update,
      * whose digest is filed under its round and analyst (see {updateDigest}).
      */
     function artifactDigest(uint64 artifactId) external view returns (bytes32) {
@@ -263,34 +274,6 @@ contract ModelRegistry is AccessControl, IModelRegistry {
     function getDataset(uint64 artifactId) external view returns (Dataset memory dataset) {
         ArtifactScope memory scope = _artifactScopes[artifactId];
         if (scope.sampleCount != 0) dataset = Dataset({owner: scope.submitter, sampleCount: scope.sampleCount});
-    }
-
-    /**
-     * @dev The digest stored for an artifact: keccak256 of the ABI encoding of
-     * `(kind, federationId, round, submitter, keccak256(cid), sha256, size, keccak256(abi.encodePacked(parents)))`.
-     */
-    function computeArtifactDigest(
-        ArtifactKind kind,
-        uint64 federationId,
-        uint64 round,
-        address submitter,
-        string memory cid,
-        bytes32 contentSha256,
-        uint64 size,
-        uint64[] memory parents
-    ) public pure returns (bytes32) {
-        return keccak256(
-            abi.encode(
-                kind,
-                federationId,
-                round,
-                submitter,
-                keccak256(bytes(cid)),
-                contentSha256,
-                size,
-                keccak256(abi.encodePacked(parents))
-            )
-        );
     }
 
     // ================================================================== Paillier key epochs
@@ -335,6 +318,44 @@ contract ModelRegistry is AccessControl, IModelRegistry {
     /// @dev The stored record of key `epoch` of `federationId` (all zero if it never started).
     function getKeyEpoch(uint64 federationId, uint32 epoch) external view returns (KeyEpoch memory) {
         return _keyEpochs[federationId][epoch];
+    }
+
+    /**
+     * @dev Puts the current key epoch under threshold custody: its key is shared among `custodians` (custodian
+     * `i` is `custodians[i - 1]`, the index of its share) and any `threshold` of them decrypt a round. Registers
+     * `thresholdKey` (the shared key's public material) as a child of the epoch's public key and returns its id.
+     * Each custodian still needs its share granted as the epoch's Paillier private key ({grantKey}).
+     *
+     * Emits {ArtifactRegistered} and {EpochCustodySet}.
+     *
+     * Requirements:
+     *
+     * - the caller must be an admin of the federation.
+     * - a key epoch must have started, not be revoked and not be under custody yet.
+     * - no round may be open or aggregating.
+     * - 1 <= `threshold` <= number of custodians <= 64; custodians distinct and not zero.
+     * - `thresholdKey` is a valid artifact (see {registerArtifact}).
+     */
+    function setEpochCustody(
+        uint64 federationId,
+        uint8 threshold,
+        address[] calldata custodians,
+        ArtifactInput calldata thresholdKey
+    ) external returns (uint64 artifactId) {
+        address sender = _msgSender();
+        _checkFederationRole(federationId, FEDERATION_ADMIN_ROLE, sender);
+        Federation storage federation = _federations[federationId];
+        uint32 epoch = federation.keyEpoch;
+        if (epoch == 0) revert ModelRegistryPublicKeyNotSet(federationId);
+        _checkEpochLive(federationId, epoch);
+        _checkNoLiveRound(federationId, federation.roundCount);
+        uint64[] memory parents = new uint64[](1);
+        parents[0] = federation.paillierPublicKeyArtifact;
+        artifactId = _registerArtifact(federationId, 0, ArtifactKind.ThresholdKey, thresholdKey, parents, 0);
+        custody.setCustody(federationId, epoch, threshold, custodians, artifactId);
+        // The call is to this registry's own books (deployed by its constructor, immutable): it cannot re-enter.
+        // slither-disable-next-line reentrancy-events
+        emit EpochCustodySet(federationId, epoch, artifactId, threshold, custodians, sender);
     }
 
     // ================================================================== key grants
@@ -679,6 +700,39 @@ contract ModelRegistry is AccessControl, IModelRegistry {
     }
 
     /**
+     * @dev Registers the caller's partial decryption (with its proof) of `round`'s aggregate, as a child of the
+     * aggregate, and returns its artifact id. Once `threshold` custodians have, the round can be finalized.
+     *
+     * Emits {ArtifactRegistered} and {PartialDecryptionSubmitted}.
+     *
+     * Requirements:
+     *
+     * - the caller must hold an unrevoked grant of the round's key epoch, the epoch must not be revoked, and the
+     *   caller must be one of the epoch's custodians.
+     * - the round must be aggregating, its aggregate posted and not disputed.
+     * - the caller must not have submitted a partial decryption of the round yet.
+     * - `partialDecryption` is a valid artifact (see {registerArtifact}).
+     */
+    function submitPartialDecryption(uint64 federationId, uint64 round, ArtifactInput calldata partialDecryption)
+        external
+        returns (uint64 id)
+    {
+        address sender = _msgSender();
+        Round storage r = _roundInStatus(federationId, round, RoundStatus.Aggregating);
+        uint32 epoch = r.keyEpoch;
+        _checkKeyHolder(federationId, epoch, sender);
+        uint64 aggregateId = r.aggregateArtifact;
+        if (aggregateId == 0) revert ModelRegistryAggregateMissing(federationId, round);
+        if (r.disputed) revert ModelRegistryAggregateDisputed(federationId, round);
+        uint64[] memory parents = new uint64[](1);
+        parents[0] = aggregateId;
+        id = _registerArtifact(federationId, round, ArtifactKind.PartialDecryption, partialDecryption, parents, 0);
+        uint8 index = custody.recordPartial(federationId, epoch, round, sender);
+        // slither-disable-next-line reentrancy-events
+        emit PartialDecryptionSubmitted(federationId, round, sender, index, id);
+    }
+
+    /**
      * @dev Finalizes an aggregated round: records the new global model and metrics artifacts, the round's
      * DP parameters and a new model version whose parent is `parentVersion` (0 = trained from scratch).
      *
@@ -686,8 +740,11 @@ contract ModelRegistry is AccessControl, IModelRegistry {
      *
      * Requirements:
      *
-     * - the caller must hold an unrevoked grant of the round's key epoch, and the epoch must not be revoked.
+     * - the caller must hold an unrevoked grant of the round's key epoch, and the epoch must not be revoked;
+     *   under threshold custody the federation admin may finalize too (whoever holds `threshold` partial
+     *   decryptions can combine them).
      * - the round must be aggregating, its aggregate posted and not disputed.
+     * - under threshold custody, at least `threshold` custodians submitted a partial decryption of it.
      * - `parentVersion` must be 0 or an existing model version of the federation.
      * - `dp` is either "no DP" (all zero, empty accountant) or has positive epsilon, sigma and C and delta < 1.
      */
@@ -700,10 +757,16 @@ contract ModelRegistry is AccessControl, IModelRegistry {
         DpParameters calldata dp
     ) external returns (uint64 version) {
         Round storage r = _roundInStatus(federationId, round, RoundStatus.Aggregating);
-        _checkKeyHolder(federationId, r.keyEpoch, _msgSender());
+        uint32 epoch = r.keyEpoch;
         uint64 aggregateId = r.aggregateArtifact;
         if (aggregateId == 0) revert ModelRegistryAggregateMissing(federationId, round);
         if (r.disputed) revert ModelRegistryAggregateDisputed(federationId, round);
+        if (custody.checkFinalizable(federationId, epoch, round) == 0
+            || !hasFederationRole(federationId, FEDERATION_ADMIN_ROLE, _msgSender())) {
+            _checkKeyHolder(federationId, epoch, _msgSender());
+        } else {
+            _checkEpochLive(federationId, epoch);
+        }
         if (parentVersion > _federations[federationId].modelVersionCount) {
             revert ModelRegistryUnknownModelVersion(federationId, parentVersion);
         }
@@ -751,7 +814,7 @@ contract ModelRegistry is AccessControl, IModelRegistry {
         return r;
     }
 
-    /// @dev The digest of the update `analyst` submitted in `round` (zero if none), see {computeArtifactDigest}.
+    /// @dev The digest of the update `analyst` submitted in `round` (zero if none), see {ArtifactDigest-compute}.
     function updateDigest(uint64 federationId, uint64 round, address analyst) external view returns (bytes32) {
         return _updateDigests[federationId][round][analyst];
     }
@@ -1061,8 +1124,8 @@ contract ModelRegistry is AccessControl, IModelRegistry {
         _checkCidAndHash(update.cid, update.sha256);
         id = _artifactCount + 1;
         _artifactCount = id;
-        // {computeArtifactDigest}, hashed straight from calldata (the hot path of every round; ~300 gas less than
-        // copying cid and parents to memory for the public function). The tests check the two agree.
+        // {ArtifactDigest-compute}, hashed straight from calldata (the hot path of every round; ~300 gas less than
+        // copying cid and parents to memory for the library function). The tests check the two agree.
         _updateDigests[federationId][round][analyst] = keccak256(
             abi.encode(
                 ArtifactKind.ModelUpdate,
@@ -1110,7 +1173,7 @@ contract ModelRegistry is AccessControl, IModelRegistry {
         _checkCidAndHash(artifact.cid, artifact.sha256);
         id = _artifactCount + 1;
         _artifactCount = id;
-        digest = computeArtifactDigest(
+        digest = ArtifactDigest.compute(
             kind, federationId, round, _msgSender(), artifact.cid, artifact.sha256, artifact.size, parents
         );
     }

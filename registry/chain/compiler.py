@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -41,12 +41,17 @@ REGENERATE_COMMAND = ".venv/bin/python scripts/package_abi.py"
 
 @dataclass(frozen=True)
 class CompiledContract:
-    """ABI and bytecode of one compiled contract."""
+    """ABI and bytecode of one compiled contract.
+
+    ``custody_abi`` is set on ``ModelRegistry``: the ABI of the ``ThresholdCustody`` contract its constructor
+    deploys (the registry's bytecode includes it), to read that contract's views.
+    """
 
     name: str
     abi: list[dict[str, Any]]
     bytecode: str
     deployed_bytecode: str
+    custody_abi: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _standard_input(root: Path) -> dict[str, Any]:
@@ -134,7 +139,10 @@ def compile_registry(root: Path = PROJECT_ROOT) -> CompiledContract:
     Raises:
         CompilationError: If compilation fails.
     """
-    return compile_contracts(root)["ModelRegistry"]
+    contracts = compile_contracts(root)
+    registry = contracts["ModelRegistry"]
+    return CompiledContract(registry.name, registry.abi, registry.bytecode, registry.deployed_bytecode,
+                            contracts["ThresholdCustody"].abi)
 
 
 def packaged_registry() -> tuple[CompiledContract, str]:
@@ -147,7 +155,8 @@ def packaged_registry() -> tuple[CompiledContract, str]:
     try:
         data = json.loads(resource.read_text())
         contract = CompiledContract(
-            name=data["name"], abi=data["abi"], bytecode=data["bytecode"], deployed_bytecode=data["deployed_bytecode"]
+            name=data["name"], abi=data["abi"], bytecode=data["bytecode"], deployed_bytecode=data["deployed_bytecode"],
+            custody_abi=data["custody_abi"],
         )
         return contract, data["input_sha256"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -190,6 +199,7 @@ def write_package_data(root: Path = PROJECT_ROOT) -> Path:
         "abi": contract.abi,
         "bytecode": contract.bytecode,
         "deployed_bytecode": contract.deployed_bytecode,
+        "custody_abi": contract.custody_abi,
     }
     path = root / "registry" / "chain" / PACKAGED_REGISTRY
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -529,6 +529,71 @@ class InvalidEncryptionKeyError(RegistryRevert):
         )
 
 
+@_registers
+class InvalidThresholdError(RegistryRevert):
+    solidity_name = "ModelRegistryInvalidThreshold"
+
+    def describe(self) -> str:
+        return (
+            f"a threshold of {self.threshold} of {self.custodian_count} custodians is not possible; it needs "
+            "1 <= threshold <= custodians <= 64"
+        )
+
+
+@_registers
+class CustodyAlreadySetError(RegistryRevert):
+    solidity_name = "ModelRegistryCustodyAlreadySet"
+
+    def describe(self) -> str:
+        return (
+            f"key epoch {self.epoch} of federation {self.federation_id} is already shared among custodians; "
+            "deal a new key for a new epoch (`flep keys ceremony`)"
+        )
+
+
+@_registers
+class DuplicateCustodianError(RegistryRevert):
+    solidity_name = "ModelRegistryDuplicateCustodian"
+
+    def describe(self) -> str:
+        return f"account {self.account} is named twice among the custodians; each holds one share"
+
+
+@_registers
+class NotCustodianError(RegistryRevert):
+    solidity_name = "ModelRegistryNotCustodian"
+
+    def describe(self) -> str:
+        return (
+            f"account {self.account} is not a custodian of key epoch {self.epoch} of federation "
+            f"{self.federation_id} (or the epoch has a single key holder); only custodians submit partial "
+            "decryptions"
+        )
+
+
+@_registers
+class DuplicatePartialError(RegistryRevert):
+    solidity_name = "ModelRegistryDuplicatePartial"
+
+    def describe(self) -> str:
+        return (
+            f"custodian {self.custodian} already submitted its partial decryption of round {self.round} of "
+            f"federation {self.federation_id}"
+        )
+
+
+@_registers
+class TooFewPartialsError(RegistryRevert):
+    solidity_name = "ModelRegistryTooFewPartials"
+
+    def describe(self) -> str:
+        return (
+            f"round {self.round} of federation {self.federation_id} has {self.partial_count} partial "
+            f"decryptions, its key epoch needs {self.threshold} before it can be finalized; wait for more "
+            "custodians"
+        )
+
+
 def error_classes() -> dict[str, type[RegistryRevert]]:
     """Exception class per Solidity error name."""
     return dict(_ERROR_CLASSES)

@@ -75,6 +75,8 @@ def _convert(type_name: Any, value: Any) -> Any:
         return DpParameters.from_abi(value)
     if name == "tuple[int, ...]":
         return tuple(int(v) for v in value)
+    if name == "tuple[str, ...]":
+        return tuple(to_checksum_address(v) for v in value)
     if name == "bytes":
         return bytes(value)
     if name == "str" and isinstance(value, str) and value.startswith("0x") and len(value) == 42:
@@ -147,6 +149,27 @@ class KeyEpochStarted(EventRecord):
     public_key_artifact: int
     encoding_digest: bytes
     admin: str
+
+
+@dataclass(frozen=True)
+class EpochCustodySet(EventRecord):
+    event_name: ClassVar[str] = "EpochCustodySet"
+    federation_id: int
+    epoch: int
+    threshold_key_artifact: int
+    threshold: int
+    custodians: tuple[str, ...]
+    admin: str
+
+
+@dataclass(frozen=True)
+class PartialDecryptionSubmitted(EventRecord):
+    event_name: ClassVar[str] = "PartialDecryptionSubmitted"
+    federation_id: int
+    round: int
+    custodian: str
+    index: int
+    artifact_id: int
 
 
 @dataclass(frozen=True)
@@ -297,6 +320,7 @@ EVENT_TYPES: tuple[type[EventRecord], ...] = (
     ArtifactRegistered,
     DatasetRegistered,
     KeyEpochStarted,
+    EpochCustodySet,
     KeyEpochRevoked,
     EncryptionKeyRegistered,
     KeyGranted,
@@ -307,6 +331,7 @@ EVENT_TYPES: tuple[type[EventRecord], ...] = (
     AggregatePosted,
     UpdateExcluded,
     AggregateDisputed,
+    PartialDecryptionSubmitted,
     RoundFinalized,
     RoundAborted,
 )

@@ -20,9 +20,10 @@ from registry.chain.types import (
 from registry.devnet import dev_account
 
 # Budgets: a grant <= 80k gas. A model update <= 100k: it is filed twice (per analyst and round, and by content
-# hash per federation, which refuses copies and replays). Finalizing <= 200k: the model and metrics artifacts
-# each also file their federation (one slot each), so that later artifacts can name them as parents only there.
-GAS_BUDGETS = {"submit_update": 100_000, "grant_key": 80_000, "grant_role": 80_000, "finalize_round": 200_000}
+# hash per federation, which refuses copies and replays). Finalizing <= 206k: the model and metrics artifacts
+# each also file their federation (one slot each), so that later artifacts can name them as parents only there,
+# and it asks the threshold-custody books (a cold call to another contract, ~6k) whether the round may finalize.
+GAS_BUDGETS = {"submit_update": 100_000, "grant_key": 80_000, "grant_role": 80_000, "finalize_round": 206_000}
 _CID = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"  # real CIDv0 length, so calldata is realistic
 
 

@@ -29,6 +29,7 @@ from registry.chain.types import (
     DisputeReason,
     EncryptionKey,
     DpParameters,
+    EpochCustody,
     Exclusion,
     Federation,
     HpkeSuite,
@@ -108,6 +109,7 @@ class ModelRegistry:
         self.sender = sender
         self.account = _address(sender)
         self.contract: Contract = w3.eth.contract(address=self.address, abi=self.compiled.abi)
+        self._custody: Contract | None = None
         self.errors = ErrorDecoder(self.compiled.abi)
         self.tx_timeout = tx_timeout
 
@@ -206,6 +208,17 @@ class ModelRegistry:
         )
         return Tx.of(self._one(ev.KeyEpochStarted, receipt).epoch, receipt)
 
+    def set_epoch_custody(self, federation_id: int, threshold: int, custodians: Sequence[str],
+                          threshold_key: ArtifactInput) -> Tx[int]:
+        """Share the current key epoch among ``custodians`` (custodian ``i`` is ``custodians[i - 1]``), any
+        ``threshold`` of them decrypting; returns the threshold key's artifact id (caller: admin)."""
+        receipt = self._transact(
+            self.contract.functions.setEpochCustody(
+                federation_id, threshold, [to_checksum_address(c) for c in custodians], threshold_key.as_tuple()
+            )
+        )
+        return Tx.of(self._one(ev.EpochCustodySet, receipt).threshold_key_artifact, receipt)
+
     def register_encryption_key(self, suite: HpkeSuite, public_key: bytes) -> Tx[ev.EncryptionKeyRegistered]:
         """Register (or replace) the caller's HPKE public key, which grants to it are sealed for."""
         receipt = self._transact(self.contract.functions.registerEncryptionKey(int(suite), bytes(public_key)))
@@ -292,6 +305,14 @@ class ModelRegistry:
         )
         return Tx.of(self._one(ev.AggregateDisputed, receipt), receipt)
 
+    def submit_partial_decryption(self, federation_id: int, round_: int,
+                                  partial: ArtifactInput) -> Tx[ev.PartialDecryptionSubmitted]:
+        """Register the caller's partial decryption of the round's aggregate (caller: a custodian)."""
+        receipt = self._transact(
+            self.contract.functions.submitPartialDecryption(federation_id, round_, partial.as_tuple())
+        )
+        return Tx.of(self._one(ev.PartialDecryptionSubmitted, receipt), receipt)
+
     def finalize_round(
         self,
         federation_id: int,
@@ -302,7 +323,7 @@ class ModelRegistry:
         parent_version: int = 0,
     ) -> Tx[int]:
         """Finalize the round with its global model, metrics and DP record; returns the new model version
-        (caller: key holder)."""
+        (caller: key holder; under threshold custody also the admin, once the threshold of partials is in)."""
         receipt = self._transact(
             self.contract.functions.finalizeRound(
                 federation_id, round_, parent_version, global_model.as_tuple(), metrics.as_tuple(), dp.as_tuple()
@@ -325,6 +346,21 @@ class ModelRegistry:
     def key_epoch(self, federation_id: int, epoch: int) -> KeyEpoch:
         artifact, started, revoked, encoding = self._call(self.contract.functions.getKeyEpoch(federation_id, epoch))
         return KeyEpoch(federation_id, epoch, artifact, started, revoked, bytes(encoding))
+
+    def epoch_custody(self, federation_id: int, epoch: int) -> EpochCustody:
+        """The threshold custody of key ``epoch`` (``threshold`` 0 for a single key holder's epoch)."""
+        threshold, count, artifact = self._call(self._custody_contract().functions.getCustody(federation_id, epoch))
+        return EpochCustody(federation_id, epoch, threshold, count, artifact)
+
+    def custodian_index(self, federation_id: int, epoch: int, account: str) -> int:
+        """The index of ``account`` among the custodians of key ``epoch`` (0: not one of them)."""
+        return self._call(self._custody_contract().functions.custodianIndex(
+            federation_id, epoch, to_checksum_address(account)))
+
+    def partial_custodians(self, federation_id: int, round_: int) -> tuple[int, ...]:
+        """The custodian indices that registered a partial decryption of the round, ascending."""
+        bits = self._call(self._custody_contract().functions.partialCustodians(federation_id, round_))
+        return tuple(i + 1 for i in range(64) if bits >> i & 1)
 
     def round(self, federation_id: int, round_: int) -> Round:
         status, deadline, count, epoch, included, disputed, aggregate, version, weights, sha = self._call(
@@ -428,6 +464,13 @@ class ModelRegistry:
         return sorted(found, key=lambda u: u.artifact_id)
 
     # ------------------------------------------------------------------ plumbing
+
+    def _custody_contract(self) -> Contract:
+        """The registry's threshold-custody books (a contract its constructor deployed)."""
+        if self._custody is None:
+            address = self._call(self.contract.functions.custody())
+            self._custody = self.w3.eth.contract(address=address, abi=self.compiled.custody_abi)
+        return self._custody
 
     def _transact(self, fn: ContractFunction) -> TxReceipt:
         return _send(self.w3, fn, self.sender, self.errors, self.tx_timeout)

@@ -21,6 +21,8 @@ class ArtifactKind(IntEnum):
     METRICS = 5
     PAILLIER_PUBLIC_KEY = 6
     FEDERATION_CONFIG = 7
+    THRESHOLD_KEY = 8
+    PARTIAL_DECRYPTION = 9
 
 
 class KeyKind(IntEnum):
@@ -264,6 +266,22 @@ class KeyEpoch:
 
 
 @dataclass(frozen=True)
+class EpochCustody:
+    """Threshold custody of a key epoch (``threshold`` 0: a single key holder decrypts its rounds)."""
+
+    federation_id: int
+    epoch: int
+    threshold: int
+    custodian_count: int
+    threshold_key_artifact: int
+
+    @property
+    def shared(self) -> bool:
+        """Whether the epoch's key is shared among custodians."""
+        return self.threshold != 0
+
+
+@dataclass(frozen=True)
 class Round:
     """Stored record of a round."""
 
@@ -344,7 +362,7 @@ def artifact_digest(
     size: int,
     parents: Sequence[int],
 ) -> bytes:
-    """The digest the registry stores for an artifact (``ModelRegistry.computeArtifactDigest``)."""
+    """The digest the registry stores for an artifact (Solidity ``ArtifactDigest.compute``)."""
     parents_hash = keccak(b"".join(int(p).to_bytes(32, "big") for p in parents))
     return keccak(
         encode(

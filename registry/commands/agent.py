@@ -1,4 +1,4 @@
-"""`flep agent analyst|aggregator|keyholder --keystore DIR`: a long-running party, acting from the chain."""
+"""`flep agent analyst|aggregator|keyholder|custodian --keystore DIR`: a long-running party, acting from the chain."""
 
 from __future__ import annotations
 
@@ -20,7 +20,14 @@ from registry.commands.output import console, literal
 from registry.commands.party import configured_registry, federation_context, open_party
 from registry.keystore import KeystoreError
 from registry.roles import RoleError
-from registry.roles.agents import AgentAction, AggregatorAgent, AnalystAgent, KeyHolderAgent, run_agent
+from registry.roles.agents import (
+    AgentAction,
+    AggregatorAgent,
+    AnalystAgent,
+    CustodianAgent,
+    KeyHolderAgent,
+    run_agent,
+)
 from registry.store import StoreError
 
 # An RPC node that is down or restarting surfaces from web3 as requests' own ConnectionError / Timeout.
@@ -32,6 +39,7 @@ class AgentRole(str, Enum):
     analyst = "analyst"
     aggregator = "aggregator"
     keyholder = "keyholder"
+    custodian = "custodian"
 
 
 def agent(
@@ -53,7 +61,8 @@ def agent(
     context = federation_context(registry, store, federation)
     party = {AgentRole.analyst: lambda: AnalystAgent(context, opened, workers),
              AgentRole.aggregator: lambda: AggregatorAgent(context),
-             AgentRole.keyholder: lambda: KeyHolderAgent(context, opened, workers)}[role]()
+             AgentRole.keyholder: lambda: KeyHolderAgent(context, opened, workers),
+             AgentRole.custodian: lambda: CustodianAgent(context, opened, workers)}[role]()
     stopping = []
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopping.append(True))
@@ -71,4 +80,6 @@ def agent(
         else:
             console.print(f"[yellow]{role.value}: {literal(exc)} (retrying)[/]", highlight=False)
 
+    # Loading (torch, keys, the chain) takes seconds: whoever starts agents waits for this before opening a round.
+    report(AgentAction(role.value, 0, "ready"))
     run_agent(party, poll, lambda: bool(stopping), report, report_error, RETRY_ON)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import fields
 from datetime import datetime, timezone
 from enum import IntEnum
+from pathlib import Path
 from typing import Any, Optional
 
 import typer
@@ -17,7 +18,7 @@ from rich.table import Table
 
 from registry.chain import DpParameters, events
 from registry.commands.output import console, emit_json, literal
-from registry.commands.party import configured_registry, federation_context
+from registry.commands.party import configured_registry, federation_context, open_party
 from registry.config import ConfigError
 from registry.roles import (
     AccessEntry,
@@ -29,6 +30,7 @@ from registry.roles import (
     LineageUpdate,
     Recorded,
     TimelineEntry,
+    member_model_key,
 )
 
 app = typer.Typer(help="Audit a federation: model lineage, round timeline, key and role access.",
@@ -47,18 +49,21 @@ _ACCESS_DETAIL_SKIP = frozenset({"federation_id", "account", "kind", "role", "gr
 def model(
     version: int = typer.Argument(..., help="The model version to trace back to version 1."),
     federation: Optional[int] = typer.Option(None, "--federation", help=_FEDERATION_HELP),
+    keystore: Optional[Path] = typer.Option(
+        None, "--keystore", help="A member's keystore, to re-check threshold rounds' partial decryptions."),
     json_out: bool = typer.Option(False, "--json", help="Print the lineage as JSON."),
 ) -> None:
     """The lineage of a model version: for each version back to 1 its round, key epoch, aggregator, key
-    holder, included and excluded updates, datasets, DP record and cumulative ε, every artifact re-verified;
-    exit 1 if any artifact or check does not verify.
+    holder (or the custodians whose partial decryptions were combined), included and excluded updates,
+    datasets, DP record and cumulative ε, every artifact re-verified; exit 1 if any artifact or check does not
+    verify.
 
     \f
     Raises:
         ConfigError: If no chain, registry or IPFS node is configured, or the registry has no federation.
         UnknownModelVersionError: If the version does not exist.
     """
-    lineage = _auditor(federation).lineage(version)
+    lineage = _auditor(federation, keystore).lineage(version)
     if json_out:
         emit_json(_lineage_json(lineage))
     else:
@@ -137,14 +142,17 @@ def access(
 # ---------------------------------------------------------------------- setup
 
 
-def _auditor(federation: int | None) -> Auditor:
-    """An auditor of ``federation`` (default: the last one created) on the configured chain and IPFS node.
+def _auditor(federation: int | None, keystore: Path | None = None) -> Auditor:
+    """An auditor of ``federation`` (default: the last one created) on the configured chain and IPFS node,
+    with the model keys of ``keystore`` (a member's) when given.
 
     Raises:
         ConfigError: If no chain, registry or IPFS node is configured, or the registry has no federation.
     """
     registry, store = configured_registry()
-    return Auditor(federation_context(registry, store, federation))
+    context = federation_context(registry, store, federation)
+    keys = member_model_key(context, open_party(keystore)) if keystore is not None else None
+    return Auditor(context, model_key_for=keys)
 
 
 # ---------------------------------------------------------------------- JSON
@@ -208,6 +216,9 @@ def _round_json(r: LineageRound) -> dict[str, Any]:
         "metrics": _artifact_json(r.metrics),
         "dp": _dp_json(r.dp), "cumulative_epsilon": r.cumulative_epsilon, "cumulative_delta": r.cumulative_delta,
         "round_checks": [_check_json(c) for c in r.round_checks],
+        "threshold": r.threshold, "custodians": list(r.custodians),
+        "partials": [{**_artifact_json(p.artifact), "index": p.index, "custodian": p.custodian, "used": p.used}
+                     for p in r.partials],
     }
 
 
@@ -285,7 +296,12 @@ def _print_round(r: LineageRound) -> None:
     console.print(f"\n[bold]v{r.version}[/bold]{parent} <- round {r.round} (key epoch {r.key_epoch})")
     console.print(f"  opened      {_where(r.opened)}")
     console.print(f"  aggregated  by {literal(r.aggregator)}, {_where(r.aggregated)}")
-    console.print(f"  finalized   by key holder {literal(r.key_holder)}, {_where(r.finalized)}")
+    if r.threshold:
+        console.print(f"  finalized   by custodian {literal(r.key_holder)}, {_where(r.finalized)}")
+        console.print(f"  decrypted   from the partials of {literal(', '.join(r.custodians) or '(unknown)')} "
+                      f"({r.threshold} needed, {len(r.partials)} registered)")
+    else:
+        console.print(f"  finalized   by key holder {literal(r.key_holder)}, {_where(r.finalized)}")
     console.print(f"  DP          {literal(_dp_text(r.dp))}; cumulative ε {r.cumulative_epsilon:g}, "
                   f"δ {r.cumulative_delta:g}")
     table = Table()
@@ -296,6 +312,9 @@ def _print_round(r: LineageRound) -> None:
         _artifact_row(table, update.artifact, update.analyst, str(update.weight), role)
     for dataset in r.datasets:
         _artifact_row(table, dataset.artifact, dataset.owner, str(dataset.sample_count), "dataset")
+    for partial in r.partials:
+        _artifact_row(table, partial.artifact, partial.custodian, "",
+                      f"partial {partial.index}" + (" (used)" if partial.used else ""))
     for artifact in (r.aggregate, r.global_model, r.metrics):
         _artifact_row(table, artifact, "", "", "output")
     console.print(table)

@@ -1,4 +1,5 @@
-"""`flep keys init | register | show`: a party's keystore and its HPKE encryption key on chain.
+"""`flep keys init | register | show | ceremony`: a party's keystore and its HPKE encryption key on chain, and
+the threshold key ceremony.
 
 A keystore holds the party's chain key, its HPKE key pair and its sealed secrets (:mod:`registry.keystore`);
 the passphrase comes from ``FLEP_PASSPHRASE`` or a prompt without echo. Others seal grants for the public key
@@ -15,8 +16,10 @@ import click
 import typer
 from rich.table import Table
 
+from clients.he import EncodingParams
 from registry.chain import ZERO_ADDRESS, ModelRegistry, connect
 from registry.commands.output import console, emit_json, literal
+from registry.commands.party import configured_registry, federation_context, open_party
 from registry.config import ConfigError, load_settings
 from registry.keystore import (
     DEFAULT_SUITE,
@@ -26,7 +29,7 @@ from registry.keystore import (
     KeystoreError,
     passphrase_from_env_or_prompt,
 )
-from registry.roles import publish_encryption_key, registered_encryption_key
+from registry.roles import PlanError, current_plan, publish_encryption_key, registered_encryption_key, run_ceremony
 
 app = typer.Typer(help="Party keystores: create one, register its encryption key on chain, show it.",
                   no_args_is_help=True)
@@ -212,3 +215,53 @@ def _report_keystore(store: Keystore, what: str, registration: dict[str, Any] | 
                                   f"gas {registration['gas_used']})")
     console.print(f"keystore {what} at {literal(store.directory)}")
     console.print(table)
+
+
+@app.command()
+def ceremony(
+    keystore: Path = typer.Option(..., "--keystore", help="The federation admin's keystore (the dealer)."),
+    custodians: str = typer.Option(..., "--custodians",
+                                   help="Comma-separated custodian accounts, in share order (each registered its "
+                                        "encryption key with `flep keys init --register`)."),
+    threshold: int = typer.Option(..., "--threshold", min=1, help="How many custodians decrypt a round."),
+    bits: int = typer.Option(2048, "--bits", min=1024, help="Paillier modulus size."),
+    federation: Optional[int] = typer.Option(None, "--federation", help="Federation id (default: the last one)."),
+    json_out: bool = typer.Option(False, "--json", help=_JSON_HELP),
+) -> None:
+    """Deal a new key epoch's Paillier key to custodians: any --threshold of them decrypt a round, fewer learn
+    nothing. Starts the next key epoch; each custodian is granted its share (with the epoch's model key) sealed
+    for its registered key. Nothing secret is written here: the dealer keeps no share, factor or model key.
+
+    The encoding parameters are the current training plan's (the defaults before a plan is published).
+
+    \f
+    Raises:
+        ConfigError: If no chain, registry or IPFS node is configured.
+        GrantError: If a custodian registered no encryption key.
+        ChainError: If the keystore is not the admin, a round is live, or a custodian is named twice.
+    """
+    accounts = [a.strip() for a in custodians.split(",") if a.strip()]
+    if threshold > len(accounts):
+        raise typer.BadParameter(f"--threshold {threshold} exceeds the {len(accounts)} custodians given")
+    party = open_party(keystore)
+    registry, store = configured_registry(party.account)
+    context = federation_context(registry, store, federation)
+    try:
+        encoding = current_plan(context).encoding
+    except PlanError:
+        encoding = EncodingParams()
+    dealt = run_ceremony(context, accounts, threshold, encoding, bits)
+    data = {"federation": context.federation_id, "epoch": dealt.epoch, "threshold": dealt.threshold,
+            "custodians": list(dealt.custodians), "public_key_artifact": dealt.public_key_artifact,
+            "threshold_key_artifact": dealt.threshold_key_artifact,
+            "share_grants": [{"custodian": g.grantee, "cid": g.cid, "sha256": g.sha256,
+                              "transaction_hash": g.transaction.transaction_hash} for g in dealt.grants],
+            "gas_used": dealt.gas_used}
+    if json_out:
+        emit_json(data)
+        return
+    console.print(f"key epoch {dealt.epoch} of federation {context.federation_id}: {dealt.threshold} of "
+                  f"{len(dealt.custodians)} custodians decrypt (threshold key #{dealt.threshold_key_artifact}, "
+                  f"gas {dealt.gas_used:,})")
+    for index, grant in enumerate(dealt.grants, start=1):
+        console.print(f"  custodian {index}: {literal(grant.grantee)} share sealed at {literal(grant.cid)}")

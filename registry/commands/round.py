@@ -44,10 +44,17 @@ def run(
     accountant: str = typer.Option("rdp", "--accountant", help="With --dp: privacy accountant, rdp or prv."),
     dp_rounds: str = typer.Option("", "--dp-rounds", help="With --dp: rounds trained with DP, e.g. 2,3 "
                                   "(default: all)."),
+    custodians: int = typer.Option(0, "--custodians", min=0, max=64,
+                                   help="Share the Paillier key among N custodians (threshold custody) instead of "
+                                        "one key holder."),
+    threshold: int = typer.Option(0, "--threshold", min=0, help="With --custodians: how many decrypt a round."),
     json_out: bool = typer.Option(False, "--json", help="Print per-round accuracy, DP, gas, phases and CIDs as JSON."),
 ) -> None:
     """Create keystores and a federation on the current devnet, start every agent as its own OS process, run
     the rounds, and stop every process it started (also on failure).
+
+    With ``--custodians N --threshold T`` the admin deals the key to N custodian agents in a key ceremony, and
+    each round is decrypted from T custodians' verified partial decryptions (the custodians used are reported).
 
     With ``--dp`` each DP round's record (epsilon, delta, sigma, C) is read back from the chain; the cumulative
     epsilon is the plain sum of the rounds' recorded epsilons (basic composition, an upper bound).
@@ -55,7 +62,7 @@ def run(
     Raises:
         ConfigError: If no devnet (chain, registry, IPFS node) is configured.
         RunError: If the DP options are inconsistent (both or neither of sigma and target epsilon, a DP round
-            outside the run).
+            outside the run), or the threshold is not within 1..custodians.
         typer.BadParameter: If DP options are given without ``--dp`` or ``--dp-rounds`` is not a list of rounds.
     """
     request = _dp_request(dp, target_epsilon, noise_multiplier, max_grad_norm, delta, accountant, dp_rounds)
@@ -66,7 +73,8 @@ def run(
     config = RunConfig(analysts=analysts, rounds=rounds, min_participants=min_participants, model=model,
                        paillier_bits=paillier_bits, samples_per_analyst=samples, local_epochs=local_epochs,
                        round_seconds=round_seconds, seed=seed, revoke_after_round=revoke_after,
-                       dp=request)
+                       dp=request, custodians=custodians, threshold=threshold)
+    config.check()
     home = load_settings().home
     if json_out:
         result = run_rounds(operator.address, operator, store, home, faucet, config)
@@ -101,6 +109,9 @@ def run(
     for r in result.rounds:
         if r.missing:
             console.print(f"round {r.round}: no update from {literal(', '.join(r.missing))}")
+    for r in result.rounds:
+        if r.custodians:
+            console.print(f"round {r.round}: decrypted from the partials of {literal(', '.join(r.custodians))}")
     if result.exited:
         exits = ", ".join(f"{name} (code {code})" for name, code in sorted(result.exited.items()))
         console.print(f"agent processes that exited during the run: {literal(exits)}")

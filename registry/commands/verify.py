@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.table import Table
 
 from registry.commands.output import console, emit_json, literal
-from registry.commands.party import configured_registry, federation_context
+from registry.commands.party import configured_registry, federation_context, open_party
 from registry.config import ConfigError
-from registry.roles import Auditor, Verification
+from registry.roles import Auditor, Verification, member_model_key
 
 
 def verify(
@@ -18,13 +19,18 @@ def verify(
     round_: Optional[int] = typer.Option(None, "--round", help="Verify this round of the federation."),
     model: Optional[int] = typer.Option(None, "--model", help="Verify this model version and its lineage."),
     federation: Optional[int] = typer.Option(None, "--federation", help="Federation id (default: the last one)."),
+    keystore: Optional[Path] = typer.Option(
+        None, "--keystore", help="A member's keystore: under threshold custody, re-check every partial "
+        "decryption's proof and the combination with its model key."),
     json_out: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
 ) -> None:
     """Re-fetch, re-hash and recompute what the chain records; exit 1 naming every mismatch.
 
     A round's check covers every artifact's content, each exclusion (the excluded update must really fail the
     aggregator's checks), each inclusion, the aggregate recomputed from the included updates, the weights and
-    the model's lineage; a model version covers its rounds back to version 1.
+    the model's lineage; a model version covers its rounds back to version 1. Under threshold custody it
+    checks the partial decryptions against the chain, and with --keystore (a member's, since partials are
+    sealed under the model key) re-checks every proof and that the model is the combination's.
 
     Raises:
         ConfigError: If no chain, registry or IPFS node is configured, or not exactly one target is given.
@@ -34,7 +40,9 @@ def verify(
     registry, store = configured_registry()
     if artifact_id is not None:
         federation = registry.artifact(artifact_id).federation_id
-    auditor = Auditor(federation_context(registry, store, federation))
+    context = federation_context(registry, store, federation)
+    keys = member_model_key(context, open_party(keystore)) if keystore is not None else None
+    auditor = Auditor(context, model_key_for=keys)
     if artifact_id is not None:
         result = auditor.verify_artifact(artifact_id)
     elif round_ is not None:

@@ -12,7 +12,9 @@ Public surface:
     aggregator:  :class:`Aggregator` (no private key)
     key holder:  :class:`KeyHolder`; custody hand-over: :func:`hand_over`, :func:`record_hand_over`,
                  :func:`take_custody`
-    agents:      :class:`AnalystAgent`, :class:`AggregatorAgent`, :class:`KeyHolderAgent`
+    threshold:   :func:`run_ceremony` (the admin deals), :class:`Custodian`, :func:`epoch_custodians`,
+                 :func:`threshold_decryption` (combining the registered partials, for custodians and auditors)
+    agents:      :class:`AnalystAgent`, :class:`AggregatorAgent`, :class:`KeyHolderAgent`, :class:`CustodianAgent`
     auditor:     :class:`Auditor` (:class:`Verification` of :class:`Check` s; the audit queries'
                  :class:`Lineage`, :class:`TimelineEntry` and :class:`AccessEntry`)
     key custody: :func:`publish_encryption_key`, :func:`grant_sealed`, :func:`open_grant` (sealed grants),
@@ -22,7 +24,7 @@ Public surface:
 """
 
 from registry.roles.admin import Admin, Removal
-from registry.roles.agents import AgentAction, AggregatorAgent, AnalystAgent, KeyHolderAgent
+from registry.roles.agents import AgentAction, AggregatorAgent, AnalystAgent, CustodianAgent, KeyHolderAgent
 from registry.roles.aggregator import AggregateResult, Aggregator, ExcludedUpdate
 from registry.roles.analyst import Analyst, NoGrantedDataError, SubmittedUpdate
 from registry.roles.auditor import (
@@ -32,6 +34,7 @@ from registry.roles.auditor import (
     Check,
     Lineage,
     LineageDataset,
+    LineagePartial,
     LineageRound,
     LineageUpdate,
     Recorded,
@@ -39,6 +42,7 @@ from registry.roles.auditor import (
     Verification,
 )
 from registry.roles.context import DEFAULT_MAX_UPDATE_BYTES, EpochKeys, FederationContext, as_input, fund_accounts
+from registry.roles.custodian import Ceremony, Custodian, CustodianError, member_model_key, run_ceremony
 from registry.roles.custody import CustodyError, HandOver, hand_over, record_hand_over, take_custody
 from registry.roles.data_owner import PublishedDataset, publish_dataset
 from registry.roles.errors import (
@@ -57,7 +61,16 @@ from registry.roles.grants import (
     registered_encryption_key,
 )
 from registry.roles.key_epochs import start_epoch_with_new_key
-from registry.roles.key_holder import KeyHolder, RoundReview
+from registry.roles.key_holder import KeyHolder, RoundReview, RoundReviewer
+from registry.roles.partials import (
+    EpochCustodians,
+    PartialSealError,
+    RejectedCustodian,
+    ThresholdCustodyError,
+    ThresholdDecryption,
+    epoch_custodians,
+    threshold_decryption,
+)
 from registry.roles.models import ModelSealError, model_params, new_model_key, open_model, seal_model
 from registry.roles.plan import PlanError, TrainingPlan, current_plan, publish_plan
 from registry.roles.review import UpdateAssessment, assess_round, assess_update
@@ -73,10 +86,15 @@ __all__ = [
     "AnalystAgent",
     "AuditedArtifact",
     "Auditor",
+    "Ceremony",
     "ChainMismatchError",
     "Check",
+    "Custodian",
+    "CustodianAgent",
+    "CustodianError",
     "CustodyError",
     "DEFAULT_MAX_UPDATE_BYTES",
+    "EpochCustodians",
     "EpochKeys",
     "ExcludedUpdate",
     "FederationContext",
@@ -87,19 +105,25 @@ __all__ = [
     "KeyHolderAgent",
     "Lineage",
     "LineageDataset",
+    "LineagePartial",
     "LineageRound",
     "LineageUpdate",
     "ModelSealError",
     "NoGrantedDataError",
+    "PartialSealError",
     "PlanError",
     "PublishedDataset",
     "Recorded",
+    "RejectedCustodian",
     "Removal",
     "RoleError",
     "RoundDisputedError",
     "RoundNotReadyError",
     "RoundReview",
+    "RoundReviewer",
     "SubmittedUpdate",
+    "ThresholdCustodyError",
+    "ThresholdDecryption",
     "TimelineEntry",
     "TooFewUsableUpdatesError",
     "TrainingPlan",
@@ -109,9 +133,11 @@ __all__ = [
     "assess_round",
     "assess_update",
     "current_plan",
+    "epoch_custodians",
     "fund_accounts",
     "grant_sealed",
     "hand_over",
+    "member_model_key",
     "model_params",
     "new_model_key",
     "open_grant",
@@ -121,7 +147,9 @@ __all__ = [
     "publish_plan",
     "record_hand_over",
     "registered_encryption_key",
+    "run_ceremony",
     "seal_model",
     "start_epoch_with_new_key",
     "take_custody",
+    "threshold_decryption",
 ]

@@ -13,7 +13,12 @@ One :meth:`step` looks at the federation's latest round and does the one thing t
   epoch's model key granted to every current analyst; a posted, undisputed aggregate -> review and decrypt
   (:class:`~registry.roles.KeyHolder`), add the mean update to the previous model, score it on the plan's
   public evaluation data, seal it under the model key, finalize with the round's DP record
-  (:meth:`KeyHolderAgent.dp_record`).
+  (:func:`dp_record`).
+* :class:`CustodianAgent` (threshold custody, :mod:`registry.roles.custodian`): keeps the epoch's model key
+  granted as a key holder does; a posted, undisputed aggregate without its partial -> review, partially decrypt
+  and register; once ``t`` partials are in -> combine them (naming and skipping any that fail) and finalize as
+  a key holder does. The custodian with the lowest index among those that submitted finalizes at once, the
+  others only if the round is still not finalized :data:`FINALIZE_GRACE_SECONDS` later (it may have died).
 
 :func:`run_agent` polls a step until told to stop.
 """
@@ -31,18 +36,22 @@ import numpy as np
 
 from clients.fl import build_model, evaluate, load_digits_data, set_flat_params, split_train_test
 from clients.he import private_key_from_bytes
-from registry.chain import DpParameters, KeyKind, Role, Round, RoundStatus
+from registry.chain import DpParameters, KeyKind, Role, Round, RoundStatus, Tx
 from registry.keystore import Keystore
 from registry.roles.admin import chain_now, current_analysts
 from registry.roles.aggregator import Aggregator
 from registry.roles.analyst import Analyst
 from registry.roles.context import FederationContext, as_input
+from registry.roles.custodian import Custodian
 from registry.roles.custody import CustodyError, model_key_made_by_another, take_custody
 from registry.roles.grants import grant_sealed
 from registry.roles.key_epochs import model_key_secret, paillier_secret
-from registry.roles.key_holder import KeyHolder
+from registry.roles.key_holder import KeyHolder, RoundReview
 from registry.roles.models import model_params, new_model_key, seal_model
 from registry.roles.plan import TrainingPlan, current_plan, initial_params
+
+FINALIZE_GRACE_SECONDS = 20.0
+"""How long a custodian that is not first in line waits before it finalizes a round whose partials are in."""
 
 
 @dataclass(frozen=True)
@@ -172,20 +181,7 @@ class KeyHolderAgent:
         return self.keystore.get_secret(name)
 
     def _grant_model_key(self) -> AgentAction | None:
-        registry, fid = self.context.registry, self.context.federation_id
-        epoch = registry.federation(fid).key_epoch
-        if not epoch or not registry.is_key_holder(fid, self.keystore.address):
-            return None
-        for analyst in current_analysts(self.context):
-            grant = registry.key_grant(fid, KeyKind.MODEL_KEY, analyst)
-            if grant.revoked_at or (grant.active and grant.key_epoch == epoch):
-                continue
-            if not registry.encryption_key(analyst).registered_at:
-                continue  # it cannot be granted anything before it registers its encryption key
-            result = grant_sealed(self.context, KeyKind.MODEL_KEY, analyst, self._model_key(epoch), epoch=epoch)
-            return AgentAction("key holder", 0, f"granted the epoch-{epoch} model key to {analyst}",
-                               gas_used=result.transaction.gas_used)
-        return None
+        return grant_model_key(self.context, self.keystore.address, self._model_key, "key holder")
 
     def _finalize(self) -> AgentAction | None:
         registry, fid = self.context.registry, self.context.federation_id
@@ -200,61 +196,167 @@ class KeyHolderAgent:
         private_key = private_key_from_bytes(self.keystore.get_secret(paillier_secret(epoch)))
         holder = KeyHolder(self.context, {epoch: private_key}, plan.num_values)
         review, mean = holder.decrypt_round(stored.round, self.workers)
-        parent = registry.federation(fid).model_version_count
-        start = model_params(self.context, parent, self._model_key) if parent else initial_params(plan)
-        params = (start + mean).astype(np.float32)
-        dp, by_analyst = self.dp_record(plan, stored.round, review.included)
-        report = {"round": stored.round, "model": plan.model, "num_parameters": int(params.size),
-                  "included": list(review.included), "excluded": list(review.excluded),
-                  "weights_total": review.aggregate.weights_total, "dp": _dp_report(dp, by_analyst),
-                  **self._evaluate(plan, params)}
-        buffer = io.BytesIO()
-        np.save(buffer, params, allow_pickle=False)
-        sealed = self.context.store.put_bytes(seal_model(self._model_key(epoch), buffer.getvalue(), fid,
-                                                         stored.round, epoch))
-        metrics = self.context.store.put_bytes(json.dumps(report, sort_keys=True).encode())
-        finalized = holder.finalize(stored.round, as_input(sealed), as_input(metrics), dp, parent)
+        finalized = publish_round(self.context, plan, review, mean, self._model_key, {})
         return AgentAction("key holder", stored.round, f"finalized model v{finalized.value}", finalized.value,
                            finalized.gas_used, time.perf_counter() - started)
 
-    def dp_record(self, plan: TrainingPlan, round_: int, included: Sequence[int]) -> tuple[DpParameters,
-                                                                                          dict[str, float]]:
-        """The round's DP record for the chain, and the per-round ε of each included analyst.
 
-        Without DP in the plan for ``round_`` the record is :meth:`DpParameters.none`. Otherwise it is
-        (ε, δ, σ, C, accountant) with the plan's δ, σ, C and accountant, and ε the largest, over the included
-        updates, of the accountant's ε for one round of local DP-SGD as the plan prescribes (``local_epochs``
-        passes, ``batch_size``, Poisson sampling) on the samples the data owners registered for that update's
-        parent datasets (:meth:`TrainingPlan.dp_epsilon`).
+class CustodianAgent:
+    """A custodian under threshold custody: grants the model key, posts partials, combines and finalizes.
 
-        What it means: every included analyst that trained as the plan says released this round's update
-        (ε, δ)-DP with respect to any one sample of its datasets (sample-level DP). It is computed from public
-        data only (plan and chain); the key holder cannot see the training itself (updates are encrypted), so it
-        is the plan's guarantee, not a measurement. It is one round's ε: an analyst's total over several DP
-        rounds composes (summing per-round ε is a basic-composition upper bound).
+    Args:
+        context: The federation, seen through the custodian's account.
+        keystore: The custodian's keystore (its share grants are sealed for it).
+        workers: Processes for the partial decryption.
+        grace_seconds: How long a custodian that is not first in line waits before finalizing.
+    """
 
-        Raises:
-            PlanError: If an included update has no registered samples (nothing to account on).
-        """
-        dp = plan.dp
-        if dp is None or not dp.applies_to(round_):
-            return DpParameters.none(), {}
-        updates = {u.artifact_id: u for u in self.context.registry.round_updates(
-            self.context.federation_id, round_, self.context.from_block)}
-        by_analyst = {updates[i].analyst: plan.dp_epsilon([self.context.registered_samples(updates[i].parents)])
-                      for i in included}
-        return (DpParameters.from_floats(max(by_analyst.values()), dp.delta, dp.noise_multiplier, dp.clip_norm,
-                                         dp.accountant), by_analyst)
+    def __init__(self, context: FederationContext, keystore: Keystore, workers: int | None = 1,
+                 grace_seconds: float = FINALIZE_GRACE_SECONDS) -> None:
+        self.context, self.keystore, self.workers, self.grace_seconds = context, keystore, workers, grace_seconds
+        self._custodian: Custodian | None = None
+        self._ready_since: dict[int, float] = {}
 
-    @staticmethod
-    def _evaluate(plan: TrainingPlan, params: np.ndarray) -> dict[str, float]:
-        if plan.evaluation != "digits-test":
-            return {}
-        _, test = split_train_test(load_digits_data(), 0.2, seed=plan.seed)
-        model = build_model(plan.model, test.sample_shape, test.num_classes, seed=plan.seed)
-        set_flat_params(model, params)
-        metrics = evaluate(model, test)
-        return {"accuracy": metrics.accuracy, "f1": metrics.f1, "num_test_samples": metrics.num_samples}
+    def step(self) -> AgentAction | None:
+        return self._grant_model_key() or self._submit_partial() or self._finalize()
+
+    def _role(self) -> Custodian:
+        if self._custodian is None:
+            self._custodian = Custodian(self.context, self.keystore, current_plan(self.context).num_values)
+        return self._custodian
+
+    def _is_custodian(self, epoch: int) -> bool:
+        registry, fid = self.context.registry, self.context.federation_id
+        return bool(epoch) and registry.is_key_holder(fid, self.keystore.address) and bool(
+            registry.custodian_index(fid, epoch, self.keystore.address))
+
+    def _grant_model_key(self) -> AgentAction | None:
+        epoch = self.context.registry.federation(self.context.federation_id).key_epoch
+        if not self._is_custodian(epoch):
+            return None
+        return grant_model_key(self.context, self.keystore.address, self._role().model_key, "custodian")
+
+    def _ready_round(self) -> Round | None:
+        stored = _latest_round(self.context)
+        if stored is None or stored.status != RoundStatus.AGGREGATING or not stored.aggregate_artifact:
+            return None
+        if stored.disputed or not self._is_custodian(stored.key_epoch):
+            return None
+        return stored
+
+    def _submit_partial(self) -> AgentAction | None:
+        stored = self._ready_round()
+        if stored is None or self._role().has_submitted(stored.round):
+            return None
+        started = time.perf_counter()
+        submitted = self._role().submit_partial(stored.round, self.workers)
+        return AgentAction("custodian", stored.round, f"submitted partial decryption as custodian "
+                           f"{submitted.value.index}", submitted.value.artifact_id, submitted.gas_used,
+                           time.perf_counter() - started)
+
+    def _finalize(self) -> AgentAction | None:
+        stored = self._ready_round()
+        if stored is None:
+            return None
+        registry, fid = self.context.registry, self.context.federation_id
+        submitted = registry.partial_custodians(fid, stored.round)
+        if len(submitted) < registry.epoch_custody(fid, stored.key_epoch).threshold:
+            return None
+        mine = registry.custodian_index(fid, stored.key_epoch, self.keystore.address)
+        first_seen = self._ready_since.setdefault(stored.round, time.monotonic())
+        if mine != min(submitted) and time.monotonic() - first_seen < self.grace_seconds:
+            return None
+        started = time.perf_counter()
+        plan = current_plan(self.context)
+        review, decryption = self._role().combine(stored.round)
+        extra = {"custodians": list(decryption.used), "custodian_indices": list(decryption.used_indices),
+                 "rejected_partials": [{"custodian": r.custodian, "index": r.index, "reason": r.reason}
+                                       for r in decryption.rejected]}
+        finalized = publish_round(self.context, plan, review, decryption.mean, self._role().model_key, extra)
+        skipped = f", skipped custodian(s) {[r.index for r in decryption.rejected]}" if decryption.rejected else ""
+        return AgentAction("custodian", stored.round, f"finalized model v{finalized.value} from the partials of "
+                           f"custodians {list(decryption.used_indices)}{skipped}", finalized.value,
+                           finalized.gas_used, time.perf_counter() - started)
+
+
+def grant_model_key(context: FederationContext, me: str, model_key_for: Callable[[int], bytes],
+                    party: str) -> AgentAction | None:
+    """Grant the current epoch's model key to the first current analyst that lacks it (one per step)."""
+    registry, fid = context.registry, context.federation_id
+    epoch = registry.federation(fid).key_epoch
+    if not epoch or not registry.is_key_holder(fid, me):
+        return None
+    for analyst in current_analysts(context):
+        grant = registry.key_grant(fid, KeyKind.MODEL_KEY, analyst)
+        if grant.revoked_at or (grant.active and grant.key_epoch == epoch):
+            continue
+        if not registry.encryption_key(analyst).registered_at:
+            continue  # it cannot be granted anything before it registers its encryption key
+        result = grant_sealed(context, KeyKind.MODEL_KEY, analyst, model_key_for(epoch), epoch=epoch)
+        return AgentAction(party, 0, f"granted the epoch-{epoch} model key to {analyst}",
+                           gas_used=result.transaction.gas_used)
+    return None
+
+
+def publish_round(context: FederationContext, plan: TrainingPlan, review: RoundReview, mean: np.ndarray,
+                  model_key_for: Callable[[int], bytes], extra_report: dict[str, object]) -> Tx[int]:
+    """Add the decrypted mean update to the previous model, score it, seal it under the epoch's model key and
+    finalize the round with its metrics report (plus ``extra_report``) and DP record; the value is the version."""
+    registry, fid = context.registry, context.federation_id
+    round_, epoch = review.round, review.key_epoch
+    parent = registry.federation(fid).model_version_count
+    start = model_params(context, parent, model_key_for) if parent else initial_params(plan)
+    params = (start + mean).astype(np.float32)
+    dp, by_analyst = dp_record(context, plan, round_, review.included)
+    report = {"round": round_, "model": plan.model, "num_parameters": int(params.size),
+              "included": list(review.included), "excluded": list(review.excluded),
+              "weights_total": review.aggregate.weights_total, "dp": _dp_report(dp, by_analyst),
+              **_evaluate(plan, params), **extra_report}
+    buffer = io.BytesIO()
+    np.save(buffer, params, allow_pickle=False)
+    sealed = context.store.put_bytes(seal_model(model_key_for(epoch), buffer.getvalue(), fid, round_, epoch))
+    metrics = context.store.put_bytes(json.dumps(report, sort_keys=True).encode())
+    return registry.finalize_round(fid, round_, as_input(sealed), as_input(metrics), dp, parent_version=parent)
+
+
+def dp_record(context: FederationContext, plan: TrainingPlan, round_: int, included: Sequence[int]
+              ) -> tuple[DpParameters, dict[str, float]]:
+    """The round's DP record for the chain, and the per-round ε of each included analyst.
+
+    Without DP in the plan for ``round_`` the record is :meth:`DpParameters.none`. Otherwise it is
+    (ε, δ, σ, C, accountant) with the plan's δ, σ, C and accountant, and ε the largest, over the included
+    updates, of the accountant's ε for one round of local DP-SGD as the plan prescribes (``local_epochs``
+    passes, ``batch_size``, Poisson sampling) on the samples the data owners registered for that update's
+    parent datasets (:meth:`TrainingPlan.dp_epsilon`).
+
+    What it means: every included analyst that trained as the plan says released this round's update
+    (ε, δ)-DP with respect to any one sample of its datasets (sample-level DP). It is computed from public
+    data only (plan and chain); the key holder cannot see the training itself (updates are encrypted), so it
+    is the plan's guarantee, not a measurement. It is one round's ε: an analyst's total over several DP
+    rounds composes (summing per-round ε is a basic-composition upper bound).
+
+    Raises:
+        PlanError: If an included update has no registered samples (nothing to account on).
+    """
+    dp = plan.dp
+    if dp is None or not dp.applies_to(round_):
+        return DpParameters.none(), {}
+    updates = {u.artifact_id: u for u in context.registry.round_updates(context.federation_id, round_,
+                                                                        context.from_block)}
+    by_analyst = {updates[i].analyst: plan.dp_epsilon([context.registered_samples(updates[i].parents)])
+                  for i in included}
+    return (DpParameters.from_floats(max(by_analyst.values()), dp.delta, dp.noise_multiplier, dp.clip_norm,
+                                     dp.accountant), by_analyst)
+
+
+def _evaluate(plan: TrainingPlan, params: np.ndarray) -> dict[str, float]:
+    if plan.evaluation != "digits-test":
+        return {}
+    _, test = split_train_test(load_digits_data(), 0.2, seed=plan.seed)
+    model = build_model(plan.model, test.sample_shape, test.num_classes, seed=plan.seed)
+    set_flat_params(model, params)
+    metrics = evaluate(model, test)
+    return {"accuracy": metrics.accuracy, "f1": metrics.f1, "num_test_samples": metrics.num_samples}
 
 
 def _dp_report(dp: DpParameters, by_analyst: dict[str, float]) -> dict[str, object] | None:

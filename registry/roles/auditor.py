@@ -3,21 +3,27 @@
 Nothing is taken from a party's word: every artifact is re-fetched and re-hashed against the chain, every
 update of a round is re-assessed with the aggregator's checks (:mod:`registry.roles.review`), the aggregate
 is recomputed from the chain-recorded inclusions and compared byte for byte, weights are summed from the
-chain records, and a model version is traced back through its rounds to version 1. Each check is reported
+chain records, and a model version is traced back through its rounds to version 1. Under threshold custody
+every partial decryption is checked against the chain; with the epoch's model key (the partials are sealed
+under it: :mod:`registry.roles.partials`) each proof is re-checked, the combination redone and the
+published model compared with the previous one plus the decrypted mean, value for value. Each check is reported
 with what it compared, so a failure names the artifact, round or field that differs.
 
 The same role answers the audit queries, read from the chain's events and views: a model version's lineage
-(:meth:`Auditor.lineage`: rounds, key epochs, aggregators, key holders, included and excluded updates,
-datasets, DP records, each artifact with its verification), a round's event timeline (:meth:`Auditor.timeline`)
+(:meth:`Auditor.lineage`: rounds, key epochs, aggregators, key holders or custodians, included and excluded
+updates, datasets, DP records, each artifact with its verification), a round's event timeline (:meth:`Auditor.timeline`)
 and who was granted or revoked which key or role (:meth:`Auditor.access`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Mapping, TypeVar
+from typing import Callable, Mapping, TypeVar
+
+import numpy as np
 
 from eth_utils import to_checksum_address
 from web3.exceptions import TransactionNotFound
@@ -27,6 +33,9 @@ from registry.chain import ArtifactKind, DpParameters, ExclusionReason, ModelVer
 from registry.chain.types import ATTOS, MICROS
 from registry.roles.context import DEFAULT_MAX_UPDATE_BYTES, EpochKeys, FederationContext
 from registry.roles.errors import ChainMismatchError, RoleError
+from registry.roles.models import model_params
+from registry.roles.plan import current_plan, initial_params
+from registry.roles.partials import ThresholdCustodyError, epoch_custodians, threshold_decryption
 from registry.roles.review import UpdateAssessment, assess_round
 from registry.store import StoreError
 
@@ -157,6 +166,24 @@ class LineageDataset:
 
 
 @dataclass(frozen=True)
+class LineagePartial:
+    """A custodian's partial decryption of a lineage round's aggregate (threshold custody).
+
+    Attributes:
+        index: The custodian's index.
+        custodian: Its account.
+        artifact: The partial's artifact and its checks (content; the proof when it was re-checked).
+        used: Whether the combination used it: as re-computed with the model key, else as the finalizer's
+            metrics report claims.
+    """
+
+    index: int
+    custodian: str
+    artifact: AuditedArtifact
+    used: bool
+
+
+@dataclass(frozen=True)
 class LineageRound:
     """One model version of a lineage and the round that produced it.
 
@@ -166,7 +193,7 @@ class LineageRound:
         round: The round that produced it.
         key_epoch: The Paillier key epoch of the round.
         aggregator: Who posted the round's aggregate.
-        key_holder: Who decrypted it and finalized the round.
+        key_holder: Who decrypted it and finalized the round (a custodian under threshold custody).
         opened, aggregated, finalized: Where the round was opened, its aggregate posted and the round finalized.
         included: The updates summed into the aggregate, in artifact-id order.
         excluded: The updates left out, each with its reason, in artifact-id order.
@@ -176,6 +203,8 @@ class LineageRound:
         cumulative_epsilon: Sum of the DP rounds' ε from version 1 to this one (basic composition).
         cumulative_delta: Sum of their δ likewise.
         round_checks: Checks about the whole round (e.g. its weights), or about an artifact not listed above.
+        threshold: Partials the round needed (0: a single key holder decrypted it).
+        partials: The registered partial decryptions, by custodian index.
     """
 
     version: int
@@ -197,12 +226,19 @@ class LineageRound:
     cumulative_epsilon: float
     cumulative_delta: float
     round_checks: tuple[Check, ...]
+    threshold: int = 0
+    partials: tuple[LineagePartial, ...] = ()
+
+    @property
+    def custodians(self) -> tuple[str, ...]:
+        """The custodians whose partials were combined."""
+        return tuple(p.custodian for p in self.partials if p.used)
 
     @property
     def artifacts(self) -> tuple[AuditedArtifact, ...]:
-        """Every artifact of the round: updates, datasets, aggregate, model and metrics."""
+        """Every artifact of the round: updates, datasets, aggregate, partials, model and metrics."""
         return (*(u.artifact for u in self.included + self.excluded), *(d.artifact for d in self.datasets),
-                self.aggregate, self.global_model, self.metrics)
+                self.aggregate, *(p.artifact for p in self.partials), self.global_model, self.metrics)
 
     @property
     def ok(self) -> bool:
@@ -302,11 +338,16 @@ class Auditor:
     Args:
         context: The federation, seen through any account (the auditor sends no transaction).
         max_update_bytes: Largest update fetched when re-assessing a round.
+        model_key_for: The model key of a key epoch (a member's), to re-check partial decryptions and the
+            combination under threshold custody; without it those checks are reported as skipped.
     """
 
-    def __init__(self, context: FederationContext, max_update_bytes: int = DEFAULT_MAX_UPDATE_BYTES) -> None:
+    def __init__(self, context: FederationContext, max_update_bytes: int = DEFAULT_MAX_UPDATE_BYTES,
+                 model_key_for: Callable[[int], bytes] | None = None) -> None:
         self.context = context
         self.max_update_bytes = max_update_bytes
+        self.model_key_for = model_key_for
+        self._decryptions: dict[int, tuple[list[Check], tuple[int, ...] | None]] = {}
         self._block_times: dict[int, int] = {}
         self._gas: dict[str, int | None] = {}
 
@@ -474,7 +515,10 @@ class Auditor:
                                 (dataset_checks[dataset_id],)),
                 registered.owner, registered.sample_count))
         model = audited(_expect(records.artifacts, stored.global_model_artifact, f"model v{stored.version}"))
-        metrics = audited(_expect(records.artifacts, stored.metrics_artifact, f"metrics of v{stored.version}"))
+        metrics_record = _expect(records.artifacts, stored.metrics_artifact, f"metrics of v{stored.version}")
+        metrics = audited(metrics_record)
+        custody = self.context.registry.epoch_custody(self.context.federation_id, opened.key_epoch)
+        partials = self._lineage_partials(round_, records, metrics_record, audited) if custody.shared else ()
         loose = tuple(check for checks in by_artifact.values() for check in checks)
         return LineageRound(
             version=stored.version, parent_version=stored.parent_version, round=round_, key_epoch=opened.key_epoch,
@@ -482,8 +526,24 @@ class Auditor:
             aggregated=self._recorded(posted), finalized=self._recorded(finalized), included=tuple(included),
             excluded=tuple(excluded), datasets=tuple(datasets), aggregate=aggregate, global_model=model,
             metrics=metrics, dp=finalized.dp, cumulative_epsilon=cumulative_epsilon,
-            cumulative_delta=cumulative_delta, round_checks=loose,
+            cumulative_delta=cumulative_delta, round_checks=loose, threshold=custody.threshold, partials=partials,
         )
+
+    def _lineage_partials(self, round_: int, records: _FederationRecords, metrics: events.ArtifactRegistered,
+                          audited: Callable[[events.ArtifactRegistered], AuditedArtifact]) -> tuple[LineagePartial, ...]:
+        """The round's partial decryptions; which were used as re-computed, else as the metrics report claims."""
+        submitted = self.context.registry.events(events.PartialDecryptionSubmitted, self.context.from_block,
+                                                 federation_id=self.context.federation_id, round=round_)
+        used = self._decryptions.get(round_, ([], None))[1]
+        if used is None:
+            try:
+                used = tuple(json.loads(self.context.fetch_verified(metrics)).get("custodian_indices", ()))
+            except (RoleError, StoreError, ValueError):
+                used = ()
+        return tuple(LineagePartial(e.index, e.custodian, audited(_expect(records.artifacts, e.artifact_id,
+                                                                          f"partial #{e.artifact_id}")),
+                                    e.index in used)
+                     for e in sorted(submitted, key=lambda e: e.index))
 
     def _recorded(self, record: events.EventRecord) -> Recorded:
         return Recorded(record.block_number, self._block_time(record.block_number), record.transaction_hash)
@@ -546,7 +606,68 @@ class Auditor:
         checks.append(self._weights_check(round_, stored.weights_total, posted, assessments, aggregate_record))
         if stored.status == RoundStatus.FINALIZED:
             checks.append(self._model_parents_check(round_, stored.model_version, stored.aggregate_artifact))
+        if registry.epoch_custody(fid, stored.key_epoch).shared:
+            checks += self._threshold_checks(round_, posted)[0]
         return checks
+
+    def _threshold_checks(self, round_: int, posted: EncryptedAggregate) -> tuple[list[Check], tuple[int, ...] | None]:
+        """The checks of a round's partial decryptions, and the custodian indices the combination used (``None``
+        when it could not be redone); computed once per round."""
+        if round_ not in self._decryptions:
+            self._decryptions[round_] = self._redo_threshold(round_, posted)
+        return self._decryptions[round_]
+
+    def _redo_threshold(self, round_: int, posted: EncryptedAggregate) -> tuple[list[Check], tuple[int, ...] | None]:
+        registry, fid = self.context.registry, self.context.federation_id
+        stored = registry.round(fid, round_)
+        subject = f"round {round_}"
+        try:
+            custody = epoch_custodians(self.context, stored.key_epoch)
+        except (ThresholdCustodyError, RoleError, StoreError) as exc:
+            return [Check(subject, "custody", False, str(exc))], None
+        submitted = registry.events(events.PartialDecryptionSubmitted, self.context.from_block, federation_id=fid,
+                                    round=round_)
+        indices = sorted({e.index for e in submitted})
+        enough = len(indices) >= custody.threshold or stored.status != RoundStatus.FINALIZED
+        checks = [Check(subject, "partials registered", enough,
+                        f"custodians {indices} of {list(range(1, len(custody.custodians) + 1))} registered partial "
+                        f"decryptions; the round needs {custody.threshold}")]
+        if self.model_key_for is None:
+            return checks + [Check(subject, "partial proofs", True,
+                                   "skipped: the partials are sealed under the epoch's model key; verify with a "
+                                   "member's keystore to re-check every proof and the combination")], None
+        minimum = registry.federation(fid).min_participants
+        try:
+            decryption = threshold_decryption(self.context, round_, posted, custody,
+                                              self.model_key_for(stored.key_epoch), minimum)
+        except (HEError, RoleError, StoreError) as exc:
+            return checks + [Check(subject, "combination", False, str(exc))], None
+        artifact_of = {e.index: e.artifact_id for e in submitted}
+        failed = {r.index: r for r in decryption.rejected}
+        for index in indices:
+            bad = failed.get(index)
+            checks.append(Check(f"partial_decryption #{artifact_of[index]}", "proof", bad is None,
+                                f"custodian {index} ({custody.custodians[index - 1]}): "
+                                + ("its proof verifies" if bad is None else bad.reason), artifact_of[index]))
+        if stored.status == RoundStatus.FINALIZED:
+            checks.append(self._combination_check(round_, stored.model_version, decryption.mean))
+        return checks, decryption.used_indices
+
+    def _combination_check(self, round_: int, version: int, mean: np.ndarray) -> Check:
+        """Whether the published model is the previous one plus the mean decrypted from the partials."""
+        stored = self.context.registry.model_version(self.context.federation_id, version)
+        try:
+            published = model_params(self.context, version, self.model_key_for)
+            start = (model_params(self.context, stored.parent_version, self.model_key_for) if stored.parent_version
+                     else initial_params(current_plan(self.context)))
+        except (RoleError, StoreError) as exc:  # a PlanError is a RoleError
+            return Check(f"model v{version}", "combination", False, str(exc), stored.global_model_artifact)
+        expected = (start + mean).astype(np.float32).astype(np.float64)
+        same = published.shape == expected.shape and bool(np.array_equal(published, expected))
+        return Check(f"model v{version}", "combination", same,
+                     f"model v{version} {'equals' if same else 'differs from'} "
+                     f"{f'model v{stored.parent_version}' if stored.parent_version else 'the initial model'} plus "
+                     f"the mean combined from round {round_}'s partials", stored.global_model_artifact)
 
     def _update_content(self, record: events.ArtifactRegistered, assessment: UpdateAssessment) -> Check:
         """The content check of an update, from the assessment that already fetched and verified it."""

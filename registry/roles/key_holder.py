@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import NoReturn
 
 import numpy as np
 from phe import paillier
@@ -66,25 +67,25 @@ class RoundReview:
     analysts: tuple[str, ...]
 
 
-class KeyHolder:
-    """Reviews, decrypts and finalizes rounds of one federation with the private key of their key epoch.
+class RoundReviewer:
+    """Re-checks posted aggregates against the chain before anything is decrypted, and disputes what is wrong:
+    what a key holder and every custodian run first.
 
     Args:
-        context: The federation, seen through the key holder's account.
-        private_keys: The private key of each key epoch this key holder holds, by epoch.
+        context: The federation, seen through the reviewer's account (a key holder of the round's epoch, since
+            a dispute is recorded on chain).
         expected_num_values: Length of the federation's model.
         max_update_bytes: Largest update fetched (as the aggregator's limit).
     """
 
-    def __init__(self, context: FederationContext, private_keys: dict[int, paillier.PaillierPrivateKey],
-                 expected_num_values: int, max_update_bytes: int = DEFAULT_MAX_UPDATE_BYTES) -> None:
+    def __init__(self, context: FederationContext, expected_num_values: int,
+                 max_update_bytes: int = DEFAULT_MAX_UPDATE_BYTES) -> None:
         self.context = context
-        self._private_keys = dict(private_keys)
         self.expected_num_values = expected_num_values
         self.max_update_bytes = max_update_bytes
 
-    def __repr__(self) -> str:
-        return f"<KeyHolder of federation {self.context.federation_id}, epochs {sorted(self._private_keys)}>"
+    def _check_can_decrypt(self, keys: EpochKeys) -> None:
+        """Refuse before reviewing when this party could not decrypt the epoch anyway (nothing to check here)."""
 
     def review_round(self, round_: int) -> RoundReview:
         """Re-check a posted aggregate against the chain; dispute it on chain if anything is wrong.
@@ -105,7 +106,7 @@ class KeyHolder:
                 f"{'' if stored.aggregate_artifact else ' without an aggregate'}; nothing to review"
             )
         keys = self.context.epoch_keys(stored.key_epoch)
-        self._private_key(keys)
+        self._check_can_decrypt(keys)
         assessments = {a.submission.artifact_id: a for a in assess_round(
             self.context, round_, keys, self.expected_num_values, self.max_update_bytes)}
         aggregate_record = registry.artifact(stored.aggregate_artifact, from_block=self.context.from_block)
@@ -146,6 +147,55 @@ class KeyHolder:
         return RoundReview(round_, stored.key_epoch, stored.aggregate_artifact, aggregate, tuple(included),
                            tuple(excluded), analysts)
 
+    def _recompute(self, round_: int, posted_sha256: bytes, keys: EpochKeys,
+                   included: list[UpdateAssessment]) -> EncryptedAggregate:
+        """The aggregate recomputed from the included updates; disputed unless it is byte-identical to the post."""
+        recomputed = aggregate_update_bytes([a.blob for a in included], keys.public_key)
+        if hashlib.sha256(recomputed).digest() != posted_sha256:
+            self._dispute(round_, posted_sha256, DisputeReason.AGGREGATE_MISMATCH,
+                          f"the sum of updates {[a.submission.artifact_id for a in included]} has sha256 "
+                          f"{hashlib.sha256(recomputed).hexdigest()}, the posted aggregate {posted_sha256.hex()}")
+        aggregate = EncryptedAggregate.from_bytes(recomputed, keys.public_key)
+        expected = RoundContext(self.context.federation_id, round_, keys.epoch)
+        try:
+            check_aggregate_context(aggregate, expected, keys.encoding_digest)
+        except ContextMismatchError as exc:
+            self._dispute(round_, posted_sha256, DisputeReason.AGGREGATE_MISMATCH, str(exc))
+        return aggregate
+
+    def _dispute(self, round_: int, subject_sha256: bytes, reason: DisputeReason, detail: str) -> NoReturn:
+        """Record the refusal on chain (its detail cut to what the chain accepts), then raise it in full."""
+        fid = self.context.federation_id
+        dispute = self.context.registry.dispute_aggregate(fid, round_, subject_sha256, reason,
+                                                          fit_reason(detail)).value
+        raise RoundDisputedError(
+            f"round {round_} of federation {fid}: refused to decrypt ({reason.name.lower()}: {detail}); the dispute "
+            f"is on chain (tx {dispute.transaction_hash}): the admin should abort the round",
+            dispute,
+        )
+
+
+class KeyHolder(RoundReviewer):
+    """Reviews, decrypts and finalizes rounds of one federation with the private key of their key epoch.
+
+    Args:
+        context: The federation, seen through the key holder's account.
+        private_keys: The private key of each key epoch this key holder holds, by epoch.
+        expected_num_values: Length of the federation's model.
+        max_update_bytes: Largest update fetched (as the aggregator's limit).
+    """
+
+    def __init__(self, context: FederationContext, private_keys: dict[int, paillier.PaillierPrivateKey],
+                 expected_num_values: int, max_update_bytes: int = DEFAULT_MAX_UPDATE_BYTES) -> None:
+        super().__init__(context, expected_num_values, max_update_bytes)
+        self._private_keys = dict(private_keys)
+
+    def __repr__(self) -> str:
+        return f"<KeyHolder of federation {self.context.federation_id}, epochs {sorted(self._private_keys)}>"
+
+    def _check_can_decrypt(self, keys: EpochKeys) -> None:
+        self._private_key(keys)
+
     def decrypt_round(self, round_: int, workers: int | None = None) -> tuple[RoundReview, np.ndarray]:
         """Review the round, then decrypt its aggregate into the weighted-mean update vector.
 
@@ -178,30 +228,3 @@ class KeyHolder:
                 "load the epoch's key, or let that epoch's key holder finalize"
             )
         return private_key
-
-    def _recompute(self, round_: int, posted_sha256: bytes, keys: EpochKeys,
-                   included: list[UpdateAssessment]) -> EncryptedAggregate:
-        """The aggregate recomputed from the included updates; disputed unless it is byte-identical to the post."""
-        recomputed = aggregate_update_bytes([a.blob for a in included], keys.public_key)
-        if hashlib.sha256(recomputed).digest() != posted_sha256:
-            self._dispute(round_, posted_sha256, DisputeReason.AGGREGATE_MISMATCH,
-                          f"the sum of updates {[a.submission.artifact_id for a in included]} has sha256 "
-                          f"{hashlib.sha256(recomputed).hexdigest()}, the posted aggregate {posted_sha256.hex()}")
-        aggregate = EncryptedAggregate.from_bytes(recomputed, keys.public_key)
-        expected = RoundContext(self.context.federation_id, round_, keys.epoch)
-        try:
-            check_aggregate_context(aggregate, expected, keys.encoding_digest)
-        except ContextMismatchError as exc:
-            self._dispute(round_, posted_sha256, DisputeReason.AGGREGATE_MISMATCH, str(exc))
-        return aggregate
-
-    def _dispute(self, round_: int, subject_sha256: bytes, reason: DisputeReason, detail: str) -> None:
-        """Record the refusal on chain (its detail cut to what the chain accepts), then raise it in full."""
-        fid = self.context.federation_id
-        dispute = self.context.registry.dispute_aggregate(fid, round_, subject_sha256, reason,
-                                                          fit_reason(detail)).value
-        raise RoundDisputedError(
-            f"round {round_} of federation {fid}: refused to decrypt ({reason.name.lower()}: {detail}); the dispute "
-            f"is on chain (tx {dispute.transaction_hash}): the admin should abort the round",
-            dispute,
-        )

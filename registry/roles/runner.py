@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+from eth_utils import to_checksum_address
 
 from clients.fl import LabelledData, load_digits_data, noise_for_epsilon, partition_iid, render_sheet, split_train_test
 from clients.he import EncodingParams
@@ -42,6 +43,7 @@ from registry.chain import (
 from registry.keystore import PASSPHRASE_ENV, Keystore
 from registry.roles.admin import Admin, chain_now, current_analysts
 from registry.roles.context import FederationContext, fund_accounts
+from registry.roles.custodian import run_ceremony
 from registry.roles.data_owner import publish_dataset
 from registry.roles.key_epochs import start_epoch_with_new_key
 from registry.roles.errors import RoleError
@@ -51,6 +53,7 @@ from registry.roles.plan import MIN_DP_VALUE, DpPlan, TrainingPlan, publish_plan
 from registry.store import ArtifactStore
 
 FUNDING_WEI = 10**20  # 100 devnet ETH per party
+AGENT_START_SECONDS = 180  # how long agents may take to load before the first round opens regardless
 CHAIN_OUTAGES = (ChainError, ConnectionError, OSError)
 """What the runner waits out while it watches a round: an RPC node that is restarting or briefly unreachable."""
 
@@ -112,8 +115,11 @@ class RunConfig:
         seed: Seed of the plan, the split and the partitions.
         passphrase: Keystore passphrase (default: ``FLEP_PASSPHRASE``, else a random one for this run).
         revoke_after_round: After this round, revoke the last analyst (role and model key) and rotate the key
-            epoch (a new Paillier key pair from the key holder), so later rounds run without it (0: never).
+            epoch (a new Paillier key pair from the key holder, or a new ceremony), so later rounds run without
+            it (0: never).
         dp: Differential privacy of the plan, or ``None`` for rounds without DP.
+        custodians: Under threshold custody, how many custodians share the key (0: a single key holder).
+        threshold: How many custodians decrypt a round (with ``custodians``).
     """
 
     analysts: int = 3
@@ -128,6 +134,25 @@ class RunConfig:
     passphrase: str | None = field(default=None, repr=False)
     revoke_after_round: int = 0
     dp: DpRequest | None = None
+    custodians: int = 0
+    threshold: int = 0
+
+    def check(self) -> None:
+        """Refuse an inconsistent configuration before anything is set up.
+
+        Raises:
+            RunError: If the DP request is inconsistent, or the threshold is not within 1..custodians.
+        """
+        if self.dp is not None:
+            self.dp.check(self.rounds)
+        if (self.custodians or self.threshold) and not 1 <= self.threshold <= self.custodians:
+            raise RunError(f"threshold {self.threshold} of {self.custodians} custodians: give --custodians N and "
+                           "--threshold T with 1 <= T <= N")
+
+    @property
+    def decryptors(self) -> list[str]:
+        """The parties that decrypt: the custodians, or the single key holder."""
+        return [f"custodian-{i + 1}" for i in range(self.custodians)] if self.custodians else ["key holder"]
 
 
 @dataclass(frozen=True)
@@ -158,6 +183,7 @@ class RoundReport:
     analyst_epsilon: dict[str, float] = field(default_factory=dict)
     submitted: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
+    custodians: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -195,18 +221,20 @@ def run_rounds(registry_address: str, rpc: ModelRegistry, store: ArtifactStore, 
             analyst process is a dropout, not an error: see ``RoundReport.missing`` and ``RunResult.exited``.
         DPConfigError: If no noise multiplier reaches the target ε.
     """
-    if config.dp is not None:
-        config.dp.check(config.rounds)
+    config.check()
     passphrase = config.passphrase or os.environ.get(PASSPHRASE_ENV) or secrets.token_urlsafe(24)
     directory = home / "runs" / time.strftime("run-%Y%m%d-%H%M%S")
     directory.mkdir(parents=True, exist_ok=False)
-    parties = ["admin", "owner", "aggregator", "key holder"] + [f"analyst-{i + 1}" for i in range(config.analysts)]
+    parties = ["admin", "owner", "aggregator", *config.decryptors] + [f"analyst-{i + 1}" for i in range(config.analysts)]
     keystores = {p: Keystore.create(directory / "keystores" / p.replace(" ", "-"), passphrase) for p in parties}
     fund_accounts(rpc.w3, faucet, [k.address for k in keystores.values()], FUNDING_WEI)
     setup = _set_up(rpc, store, keystores, config, progress)
     agents = _start_agents(registry_address, home, directory, keystores, setup.federation_id, passphrase, progress)
+    agents.threshold = config.threshold
     reports, revoked = [], ""
     try:
+        agents.wait_ready(AGENT_START_SECONDS)
+        progress({"party": "runner", "action": "every agent is ready"})
         for number in range(1, config.rounds + 1):
             reports.append(_run_one(setup, rpc, store, config, agents, progress))
             if number == config.revoke_after_round:
@@ -224,8 +252,7 @@ def _revoke_and_rotate(setup: _Setup, rpc: ModelRegistry, store: ArtifactStore, 
     name = f"analyst-{config.analysts}"
     revoked = keystores[name].address
     setup.admin.remove_analyst(revoked)
-    epoch = start_epoch_with_new_key(setup.admin.context, keystores["key holder"], setup.plan.encoding,
-                                     config.paillier_bits)
+    epoch = _start_epoch(setup.admin.context, keystores, config, setup.plan.encoding)
     progress({"party": "runner", "action": f"revoked {name} ({revoked}); key epoch {epoch} started, its model "
                                             "key goes to the remaining analysts only"})
     return name
@@ -265,10 +292,10 @@ def _set_up(rpc: ModelRegistry, store: ArtifactStore, keystores: dict[str, Keyst
     admin.admit(Role.AGGREGATOR, party["aggregator"].account)
     for name in analysts:
         admin.admit(Role.ANALYST, party[name].account)
-    for name in analysts + ["key holder"]:
+    for name in analysts + config.decryptors:
         publish_encryption_key(party[name], keystores[name])
     encoding = EncodingParams(clip_bound=1.0, value_bits=16, max_clients=max(10, config.analysts), max_weight=1024)
-    start_epoch_with_new_key(context, keystores["key holder"], encoding, config.paillier_bits)
+    _start_epoch(context, keystores, config, encoding)
     plan = TrainingPlan.sized(config.model, config.seed, encoding, local_epochs=config.local_epochs)
     train, shares = _shares(config)
     if config.dp is not None:
@@ -282,6 +309,15 @@ def _set_up(rpc: ModelRegistry, store: ArtifactStore, keystores: dict[str, Keyst
     progress({"party": "runner", "action": f"federation {fid} set up: {len(analysts)} analysts, "
                                             f"min {minimum}, {config.paillier_bits}-bit Paillier, {config.model}{dp}"})
     return _Setup(admin, fid, plan, {k.address: name for name, k in keystores.items()})
+
+
+def _start_epoch(admin: FederationContext, keystores: dict[str, Keystore], config: RunConfig,
+                 encoding: EncodingParams) -> int:
+    """The next key epoch: a key pair the key holder makes, or a ceremony dealing it to the custodians."""
+    if not config.custodians:
+        return start_epoch_with_new_key(admin, keystores["key holder"], encoding, config.paillier_bits)
+    custodians = [keystores[name].address for name in config.decryptors]
+    return run_ceremony(admin, custodians, config.threshold, encoding, config.paillier_bits).epoch
 
 
 def _dp_plan(request: DpRequest, plan: TrainingPlan, smallest: int) -> DpPlan:
@@ -323,6 +359,7 @@ class _Agents:
         self.processes: dict[str, subprocess.Popen] = {}
         self.actions: list[dict] = []
         self.exited: dict[str, int] = {}
+        self.threshold = 0  # under threshold custody: custodians a round needs
         self._lock = threading.Lock()
 
     def record(self, line: dict) -> None:
@@ -339,9 +376,25 @@ class _Agents:
         self.exited.update(found)
         return found
 
+    def wait_ready(self, timeout: float) -> None:
+        """Wait until every agent reported ``ready`` or exited, so that no round's deadline runs while its
+        parties are still loading; after ``timeout`` the rounds start anyway (a slow agent is then a dropout)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready = {a["party"] for a in self.since(0) if a.get("action") == "ready"}
+            if all(name in ready or process.poll() is not None for name, process in self.processes.items()):
+                return
+            time.sleep(0.1)
+
     def essential_exited(self) -> list[str]:
-        """Exited parties without whom no round finishes (the aggregator and the key holder)."""
-        return [n for n in self.exited if not n.startswith("analyst-")]
+        """Exited parties without whom no round finishes: the aggregator, the key holder, or so many custodians
+        that fewer than the threshold are left."""
+        gone = [n for n in self.exited if not n.startswith(("analyst-", "custodian-"))]
+        custodians = [n for n in self.processes if n.startswith("custodian-")]
+        dead = [n for n in custodians if n in self.exited]
+        if custodians and len(custodians) - len(dead) < self.threshold:
+            gone += dead
+        return gone
 
     def stop(self) -> None:
         for process in self.processes.values():
@@ -363,8 +416,11 @@ def _start_agents(registry_address: str, home: Path, directory: Path, keystores:
                 "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
     agents = _Agents()
     roles = {"aggregator": "aggregator", "key holder": "keyholder"}
+    roles.update({n: "custodian" for n in keystores if n.startswith("custodian-")})
     roles.update({n: "analyst" for n in keystores if n.startswith("analyst-")})
     for name, role in roles.items():
+        if name not in keystores:
+            continue
         log = open(directory / f"{name.replace(' ', '-')}.log", "wb")  # noqa: SIM115 - lives as long as the process
         process = subprocess.Popen(
             [sys.executable, "-m", "registry", "agent", role, "--keystore", str(keystores[name].directory),
@@ -397,7 +453,7 @@ def _run_one(setup: _Setup, rpc: ModelRegistry, store: ArtifactStore, config: Ru
     limit = time.monotonic() + config.round_seconds + 60
     while True:
         for name, code in agents.newly_exited().items():
-            essential = not name.startswith("analyst-")
+            essential = name in agents.essential_exited()
             progress({"party": "runner", "round": round_, "error": f"{name} exited with code {code}; " + (
                 "the round cannot finish and is aborted at its deadline" if essential else
                 "a dropout: the round goes on with the others")})
@@ -412,20 +468,20 @@ def _run_one(setup: _Setup, rpc: ModelRegistry, store: ArtifactStore, config: Ru
             raise RunError(f"round {round_} of federation {fid} did not finish in {config.round_seconds + 60} s")
         time.sleep(0.5)
     if agents.essential_exited():
-        raise RunError(f"{', '.join(agents.essential_exited())} exited: round {round_} was aborted at its "
+        raise RunError(f"{', '.join(sorted(agents.essential_exited()))} exited: round {round_} was aborted at its "
                        "deadline with nothing published; see the logs in the run directory")
     if stored.status == RoundStatus.FINALIZED:
         # The chain can show the round finalized before the key holder's report line is read: wait for it, so
         # the round's phases and gas are complete.
         reported = time.monotonic() + 15
         while time.monotonic() < reported and not any(
-                a.get("round") == round_ and a.get("party") == "key holder" for a in agents.since(seen)):
+                a.get("round") == round_ and str(a.get("action", "")).startswith("finalized")
+                for a in agents.since(seen)):
             time.sleep(0.05)
     actions = [a for a in agents.since(seen) if a.get("round") == round_]
     phases: dict[str, float] = {}
     for action in actions:
-        phase = {"analyst": "train+encrypt+submit", "aggregator": "aggregate", "key holder": "decrypt+finalize"}
-        key = phase["analyst" if action["party"].startswith("analyst") else action["party"]]
+        key = _phase(action)
         phases[key] = max(phases.get(key, 0.0), float(action.get("seconds", 0.0)))
     gas = opened.gas_used + sum(int(a.get("gas_used", 0)) for a in actions)
     dp, epsilon, delta = _recorded_dp(rpc, fid, round_)
@@ -438,9 +494,20 @@ def _run_one(setup: _Setup, rpc: ModelRegistry, store: ArtifactStore, config: Ru
     excluded = rpc.events(events.UpdateExcluded, federation_id=fid, round=round_)
     submitted, missing = _who_submitted(setup, rpc, round_)
     spent = {a["party"]: float(a["epsilon"]) for a in actions if a.get("epsilon") is not None}
+    used = tuple(setup.names.get(to_checksum_address(a), a) for a in report.get("custodians", []))
     return RoundReport(round_, "finalized", stored.model_version, model.cid, report.get("accuracy"),
                        stored.included_count, len(excluded), gas, time.perf_counter() - started, phases,
-                       dp, epsilon, delta, spent, submitted, missing)
+                       dp, epsilon, delta, spent, submitted, missing, used)
+
+
+def _phase(action: dict) -> str:
+    """Which phase of a round an agent's action belongs to."""
+    party = str(action["party"])
+    if party.startswith("analyst"):
+        return "train+encrypt+submit"
+    if party.startswith("custodian"):
+        return "combine+finalize" if str(action.get("action", "")).startswith("finalized") else "partial decrypt"
+    return {"aggregator": "aggregate", "key holder": "decrypt+finalize"}.get(party, party)
 
 
 def _recorded_dp(rpc: ModelRegistry, fid: int, round_: int) -> tuple[dict[str, float | str] | None, float, float]:
@@ -467,7 +534,8 @@ def _settle(setup: _Setup, round_: int, abort_now: bool):
     stored = admin.context.registry.round(setup.federation_id, round_)
     live = stored.status in (RoundStatus.OPEN, RoundStatus.AGGREGATING)
     if abort_now and live and chain_now(admin.context.registry) > stored.deadline:
-        admin.context.registry.abort_round(setup.federation_id, round_, "the aggregator or key holder is gone")
+        admin.context.registry.abort_round(setup.federation_id, round_,
+                                           "the aggregator, the key holder or too many custodians are gone")
         stored = admin.context.registry.round(setup.federation_id, round_)
     return stored
 

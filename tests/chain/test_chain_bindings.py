@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from registry.chain import (
+    ArtifactInput,
     ArtifactKind,
     CompiledContract,
     DpParameters,
@@ -46,11 +47,17 @@ def test_error_decoder_builds_fields_and_message(compiled_registry: CompiledCont
 
 
 def test_python_digest_matches_the_contract(deployed) -> None:
-    fields = (ArtifactKind.GLOBAL_MODEL, 4, 7, deployed.account, "QmCid", b"\x05" * 32, 123456, (9, 2, 31))
-    on_chain = deployed.contract.functions.computeArtifactDigest(
-        int(fields[0]), *fields[1:7], list(fields[7])
-    ).call()
-    assert artifact_digest(*fields) == bytes(on_chain)
+    fid = deployed.create_federation(deployed.account, 1).value
+    first, second = (deployed.register_artifact(fid, ArtifactKind.METRICS, ArtifactInput(f"QmCid{i}", bytes([i]) * 32,
+                                                                                       1000 + i)).value
+                     for i in (1, 2))
+    child = ArtifactInput("QmChild", b"\x05" * 32, 123456)
+    artifact_id = deployed.register_artifact(fid, ArtifactKind.METRICS, child, [second, first]).value
+    expected = artifact_digest(ArtifactKind.METRICS, fid, 0, deployed.account, child.cid, child.sha256, child.size,
+                               (second, first))
+    assert deployed.artifact_digest(artifact_id) == expected
+    assert artifact_digest(ArtifactKind.METRICS, fid, 0, deployed.account, child.cid, child.sha256, child.size,
+                           (first, second)) != expected  # the parents' order is part of it
 
 
 def test_dp_parameters_round_trip_to_fixed_point() -> None:

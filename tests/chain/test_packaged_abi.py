@@ -38,6 +38,7 @@ def test_packaged_build_is_what_the_compiler_produces(compiled_registry: Compile
     assert packaged.abi == compiled_registry.abi, STALE
     assert packaged.bytecode == compiled_registry.bytecode, STALE
     assert packaged.deployed_bytecode == compiled_registry.deployed_bytecode, STALE
+    assert packaged.custody_abi == compiled_registry.custody_abi, STALE
     assert packaged == compiled_registry
 
 
@@ -70,7 +71,11 @@ def test_deploying_uses_the_packaged_bytecode(devnet: DevnetInfo, no_compiler: N
     registry, deployment = ModelRegistry.deploy(w3, dev_account(0))
     packaged, _ = packaged_registry()
     assert registry.compiled == packaged
-    assert "0x" + bytes(w3.eth.get_code(deployment.address)).hex() == packaged.deployed_bytecode
+    # The runtime code embeds one immutable: the custody books' address, which the constructor deployed.
+    custody = registry.contract.functions.custody().call()
+    code = "0x" + bytes(w3.eth.get_code(deployment.address)).hex()
+    assert code.replace("0" * 24 + custody[2:].lower(), "0" * 64) == packaged.deployed_bytecode
+    assert w3.eth.get_code(custody)
     assert registry.federation_count() == 0
 
 
@@ -84,11 +89,12 @@ def test_changed_contracts_are_compiled_not_read_from_the_stale_package(
 ) -> None:
     shutil.copytree(PROJECT_ROOT / "contracts", tmp_path / "contracts")
     fresh = CompiledContract("ModelRegistry", [], "0x01", "0x02")
+    custody = CompiledContract("ThresholdCustody", [{"type": "function", "name": "x"}], "0x03", "0x04")
     compiled_roots: list[Path] = []
 
     def compile_contracts(root: Path, use_cache: bool = True) -> dict[str, CompiledContract]:
         compiled_roots.append(root)
-        return {"ModelRegistry": fresh}
+        return {"ModelRegistry": fresh, "ThresholdCustody": custody}
 
     monkeypatch.setattr(compiler, "compile_contracts", compile_contracts)
     assert registry_contract(tmp_path) == packaged_registry()[0], STALE  # same sources: no compile
@@ -96,7 +102,7 @@ def test_changed_contracts_are_compiled_not_read_from_the_stale_package(
 
     source = tmp_path / "contracts" / "ModelRegistry.sol"
     source.write_text(source.read_text() + "\n// edited\n")
-    assert registry_contract(tmp_path) is fresh
+    assert registry_contract(tmp_path) == CompiledContract("ModelRegistry", [], "0x01", "0x02", custody.abi)
     assert compiled_roots == [tmp_path]
 
 

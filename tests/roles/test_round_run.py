@@ -171,3 +171,73 @@ def test_the_devnet_restarted_mid_run_loses_nothing(devnet_factory, tmp_path) ->
         assert verify.returncode == 0 and json.loads(verify.stdout)["ok"], verify.stdout[-2000:]
     finally:
         manager.down()
+
+
+def _files_holding(root: Path, needles: list[bytes]) -> list[str]:
+    """Files under ``root`` that contain any of ``needles``."""
+    found = []
+    for path in root.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            data = path.read_bytes()
+            found += [str(path) for needle in needles if needle in data]
+    return found
+
+
+def test_threshold_custody_survives_an_offline_custodian_and_the_dealer_keeps_nothing(devnet, devnet_env) -> None:
+    from registry.keystore import Keystore
+    from registry.roles import Custodian, FederationContext
+    from registry.store import ArtifactStore
+
+    registry, _ = ModelRegistry.deploy(connect(devnet.rpc_url, devnet.chain_id), dev_account(0))
+    env = {**devnet_env, "FLEP_REGISTRY_ADDRESS": registry.address, "FLEP_PASSPHRASE": "threshold-run-test"}
+    run = _run_in_background(env, "round", "run", "--analysts", "3", "--rounds", "2", "--model", "logistic",
+                             "--paillier-bits", "1024", "--round-seconds", "90", "--custodians", "3",
+                             "--threshold", "2", "--json")
+    _agent_process("custodian-1").kill()  # offline from the start: two of three still decrypt
+    stdout, stderr = run.communicate(timeout=600)
+    assert run.returncode == 0, stderr[-3000:]
+    result = json.loads(stdout)
+    assert result["exited"] == {"custodian-1": -9}
+    assert [(r["status"], r["custodians"]) for r in result["rounds"]] == [
+        ("finalized", ["custodian-2", "custodian-3"])] * 2
+    assert {"partial decrypt", "combine+finalize"} <= set(result["rounds"][0]["phase_seconds"])
+    fid, directory = result["federation"], Path(result["directory"])
+    assert registry.epoch_custody(fid, 1).threshold == 2 and not registry.key_epoch(fid, 1).revoked_at
+
+    # A member re-checks every proof and the combination; the audit names the custodians used.
+    keystores = directory / "keystores"
+    verify = _flep(env, "verify", "--round", "2", "--federation", str(fid), "--keystore",
+                   str(keystores / "analyst-1"), "--json")
+    assert verify.returncode == 0, verify.stdout[-3000:]
+    checks = json.loads(verify.stdout)["checks"]
+    assert [c["check"] for c in checks].count("proof") == 2 and any(c["check"] == "combination" for c in checks)
+    audit = _flep(env, "audit", "model", "2", "--federation", str(fid), "--json")
+    assert audit.returncode == 0, audit.stderr[-2000:]
+    custodians = {k.name: Keystore.open(keystores / k.name, "threshold-run-test").address
+                  for k in keystores.iterdir() if k.name.startswith("custodian-")}
+    assert [(r["threshold"], r["custodians"]) for r in json.loads(audit.stdout)["rounds"]] == [
+        (2, [custodians["custodian-2"], custodians["custodian-3"]])] * 2
+
+    # Nothing of any share is on disk anywhere (keystores, logs, the devnet's chain and IPFS repository).
+    context = FederationContext(registry, ArtifactStore(devnet.ipfs_api), fid)
+    shares = [Custodian(context, Keystore.open(keystores / name, "threshold-run-test"), 0).holding(1).share.value
+              for name in ("custodian-2", "custodian-3")]
+    needles = [s.to_bytes((s.bit_length() + 7) // 8, "big") for s in shares]
+    needles += [format(s, "x").encode() for s in shares] + [str(s).encode() for s in shares]
+    assert _files_holding(Path(env["FLEP_HOME"]), needles) == []
+
+
+def test_fewer_custodians_than_the_threshold_abort_the_round_at_its_deadline(devnet, devnet_env) -> None:
+    registry, _ = ModelRegistry.deploy(connect(devnet.rpc_url, devnet.chain_id), dev_account(0))
+    env = {**devnet_env, "FLEP_REGISTRY_ADDRESS": registry.address, "FLEP_PASSPHRASE": "threshold-abort-test"}
+    run = _run_in_background(env, "round", "run", "--analysts", "2", "--rounds", "2", "--model", "logistic",
+                             "--paillier-bits", "1024", "--round-seconds", "15", "--custodians", "3",
+                             "--threshold", "2")
+    for name in ("custodian-1", "custodian-3"):
+        _agent_process(name).kill()
+    _, stderr = run.communicate(timeout=600)
+    assert run.returncode == 1 and "custodian-1, custodian-3 exited" in stderr and "aborted" in stderr, stderr[-3000:]
+    fid = registry.federation_count()
+    assert registry.round(fid, 1).status == RoundStatus.ABORTED
+    assert registry.federation(fid).model_version_count == 0 and registry.federation(fid).round_count == 1
+    assert _agent_processes() == []

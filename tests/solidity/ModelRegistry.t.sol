@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+import {ArtifactDigest} from "../../contracts/ArtifactDigest.sol";
 import {ModelRegistry} from "../../contracts/ModelRegistry.sol";
 import {IModelRegistry} from "../../contracts/IModelRegistry.sol";
 import {Vm} from "./utils/TestBase.sol";
@@ -99,12 +100,12 @@ contract ModelRegistryTest is RegistryFixture, IModelRegistry {
                     uint64[] memory parents
                 ) = abi.decode(logs[i].data, (ArtifactKind, address, string, bytes32, uint64, uint64[]));
                 assertTrue(kind != ArtifactKind.ModelUpdate, "updates have their own event");
-                expected = registry.computeArtifactDigest(kind, federationId, round, submitter, cid, sha, size, parents);
+                expected = ArtifactDigest.compute(kind, federationId, round, submitter, cid, sha, size, parents);
                 stored = registry.artifactDigest(id);
             } else {
                 (address submitter, string memory cid, bytes32 sha, uint64 size, uint64 weight, uint64[] memory parents)
                 = abi.decode(logs[i].data, (address, string, bytes32, uint64, uint64, uint64[]));
-                expected = registry.computeArtifactDigest(
+                expected = ArtifactDigest.compute(
                     ArtifactKind.ModelUpdate, federationId, round, submitter, cid, sha, size, parents
                 );
                 stored = registry.updateDigest(federationId, round, submitter);
@@ -119,7 +120,7 @@ contract ModelRegistryTest is RegistryFixture, IModelRegistry {
 
     /// @dev The digest of aggregate `_artifact(tag)` of `round` posted by `aggregator` over update ids `ids`.
     function _aggregateDigest(uint64 round, string memory tag, uint64[] memory ids) internal view returns (bytes32) {
-        return registry.computeArtifactDigest(
+        return ArtifactDigest.compute(
             ArtifactKind.EncryptedAggregate, fed, round, aggregator, CID, keccak256(bytes(tag)), 1234, ids
         );
     }
@@ -328,7 +329,7 @@ contract ModelRegistryTest is RegistryFixture, IModelRegistry {
         vm.prank(owner);
         uint64 id = registry.registerDataset(fed, _artifact("d"), 77, _noParents());
         assertEq(id, expectedId, "id");
-        bytes32 expected = registry.computeArtifactDigest(
+        bytes32 expected = ArtifactDigest.compute(
             ArtifactKind.Dataset, fed, 0, owner, CID, keccak256("d"), 1234, _noParents()
         );
         assertEq(registry.artifactDigest(id), expected, "digest");
@@ -374,7 +375,7 @@ contract ModelRegistryTest is RegistryFixture, IModelRegistry {
         assertEq(correction, original + 1, "new id");
         assertEq(registry.artifactDigest(original), before, "original untouched");
         assertEq(registry.getDataset(original).sampleCount, 10, "original record untouched");
-        bytes32 expected = registry.computeArtifactDigest(
+        bytes32 expected = ArtifactDigest.compute(
             ArtifactKind.Dataset, fed, 0, owner, CID, keccak256("d2"), 1234, parents
         );
         assertEq(registry.artifactDigest(correction), expected, "correction digest names its parent");
@@ -393,7 +394,7 @@ contract ModelRegistryTest is RegistryFixture, IModelRegistry {
         uint64 id = registry.registerArtifact(fed, ArtifactKind.FederationConfig, _artifact("plan"), _noParents());
         assertEq(
             registry.artifactDigest(id),
-            registry.computeArtifactDigest(
+            ArtifactDigest.compute(
                 ArtifactKind.FederationConfig, fed, 0, admin, CID, keccak256(bytes("plan")), 1234, _noParents()
             ),
             "digest"
@@ -412,7 +413,7 @@ contract ModelRegistryTest is RegistryFixture, IModelRegistry {
         uint64 id = registry.registerArtifact(fed, ArtifactKind.WrappedKey, _artifact("w"), _datasetParents());
         assertEq(
             registry.artifactDigest(id),
-            registry.computeArtifactDigest(
+            ArtifactDigest.compute(
                 ArtifactKind.WrappedKey, fed, 0, owner, CID, keccak256("w"), 1234, _datasetParents()
             ),
             "digest"
@@ -420,12 +421,14 @@ contract ModelRegistryTest is RegistryFixture, IModelRegistry {
     }
 
     function test_RevertWhen_RegisterArtifactOfReservedKind() public {
-        ArtifactKind[5] memory reserved = [
+        ArtifactKind[7] memory reserved = [
             ArtifactKind.Dataset,
             ArtifactKind.ModelUpdate,
             ArtifactKind.EncryptedAggregate,
             ArtifactKind.GlobalModel,
-            ArtifactKind.PaillierPublicKey
+            ArtifactKind.PaillierPublicKey,
+            ArtifactKind.ThresholdKey,
+            ArtifactKind.PartialDecryption
         ];
         for (uint256 i = 0; i < reserved.length; ++i) {
             vm.expectRevert(abi.encodeWithSelector(ModelRegistryWrongArtifactKind.selector, reserved[i]));
@@ -556,7 +559,7 @@ contract ModelRegistryTest is RegistryFixture, IModelRegistry {
         assertEq(e.startedAt, 1_700_000_000, "started at");
         assertEq(e.revokedAt, 0, "live");
         assertEq(e.encodingDigest, ENCODING, "encoding digest");
-        bytes32 expected = registry.computeArtifactDigest(
+        bytes32 expected = ArtifactDigest.compute(
             ArtifactKind.PaillierPublicKey, fed, 0, admin, CID, keccak256("pk"), 1234, _noParents()
         );
         assertEq(registry.artifactDigest(1), expected, "digest");
@@ -1024,7 +1027,7 @@ contract ModelRegistryTest is RegistryFixture, IModelRegistry {
         assertEq(vm.getRecordedLogs().length, 1, "an update's only event");
         assertEq(id, expectedId, "artifact id");
         assertEq(registry.getRound(fed, round).updateCount, 1, "count");
-        bytes32 expected = registry.computeArtifactDigest(
+        bytes32 expected = ArtifactDigest.compute(
             ArtifactKind.ModelUpdate, fed, round, analyst, CID, keccak256("u1"), 1234, _datasetParents()
         );
         assertEq(registry.updateDigest(fed, round, analyst), expected, "digest filed per round and analyst");
@@ -1078,7 +1081,7 @@ contract ModelRegistryTest is RegistryFixture, IModelRegistry {
         registry.submitUpdate(fed, round, _artifact("u1"), SAMPLES, parents);
         assertEq(
             registry.updateDigest(fed, round, analyst),
-            registry.computeArtifactDigest(ArtifactKind.ModelUpdate, fed, round, analyst, CID, keccak256("u1"), 1234, parents),
+            ArtifactDigest.compute(ArtifactKind.ModelUpdate, fed, round, analyst, CID, keccak256("u1"), 1234, parents),
             "digest names both parents"
         );
     }
@@ -1342,7 +1345,7 @@ contract ModelRegistryTest is RegistryFixture, IModelRegistry {
         assertEq(r.includedCount, 2, "included count");
         assertEq(r.weightsTotal, 2 * WEIGHT, "weights total");
         assertTrue(!r.disputed, "not disputed");
-        bytes32 expected = registry.computeArtifactDigest(
+        bytes32 expected = ArtifactDigest.compute(
             ArtifactKind.EncryptedAggregate, fed, round, aggregator, CID, keccak256("agg"), 1234, ids
         );
         assertEq(registry.artifactDigest(id), expected, "digest names the included updates, by hash order");
@@ -1757,14 +1760,14 @@ contract ModelRegistryTest is RegistryFixture, IModelRegistry {
         assertEq(registry.getFederation(fed).modelVersionCount, 1, "version count");
         assertEq(
             registry.artifactDigest(v.globalModelArtifact),
-            registry.computeArtifactDigest(
+            ArtifactDigest.compute(
                 ArtifactKind.GlobalModel, fed, round, keyHolder, CID, keccak256("model"), 1234, _one(aggregateId)
             ),
             "model's parent is the aggregate"
         );
         assertEq(
             registry.artifactDigest(v.metricsArtifact),
-            registry.computeArtifactDigest(
+            ArtifactDigest.compute(
                 ArtifactKind.Metrics, fed, round, keyHolder, CID, keccak256("metrics"), 1234, _one(v.globalModelArtifact)
             ),
             "metrics' parent is the model"
@@ -1782,7 +1785,7 @@ contract ModelRegistryTest is RegistryFixture, IModelRegistry {
         uint64[] memory parents = _two(aggregateId, registry.getModelVersion(fed, 1).globalModelArtifact);
         assertEq(
             registry.artifactDigest(v.globalModelArtifact),
-            registry.computeArtifactDigest(
+            ArtifactDigest.compute(
                 ArtifactKind.GlobalModel, fed, round, keyHolder, CID, keccak256("model"), 1234, parents
             ),
             "model's parents are the aggregate and the parent model"

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {ArtifactDigest} from "../../contracts/ArtifactDigest.sol";
 import {IModelRegistry} from "../../contracts/IModelRegistry.sol";
 import {Vm} from "./utils/TestBase.sol";
 import {RegistryFixture} from "./utils/RegistryFixture.sol";
@@ -57,7 +58,7 @@ contract ModelRegistryFuzzTest is RegistryFixture, IModelRegistry {
         uint64 id = registry.submitUpdate(fed, round, ArtifactInput(cid, sha, size), WEIGHT, parents);
         assertEq(id, registry.artifactCount(), "newest id");
         bytes32 expected =
-            registry.computeArtifactDigest(ArtifactKind.ModelUpdate, fed, round, analyst, cid, sha, size, parents);
+            ArtifactDigest.compute(ArtifactKind.ModelUpdate, fed, round, analyst, cid, sha, size, parents);
         assertEq(registry.updateDigest(fed, round, analyst), expected, "digest");
         assertEq(registry.getUpdate(fed, sha).artifactId, id, "filed under its hash");
     }
@@ -202,7 +203,7 @@ contract ModelRegistryFuzzTest is RegistryFixture, IModelRegistry {
         assertEq(r.weightsTotal, weights, "weights total");
         assertEq(
             registry.artifactDigest(id),
-            registry.computeArtifactDigest(
+            ArtifactDigest.compute(
                 ArtifactKind.EncryptedAggregate, fed, round, aggregator, CID, keccak256("agg"), 1234, _idsOf(included)
             ),
             "parents are the included ids"

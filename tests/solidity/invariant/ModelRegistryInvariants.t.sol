@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {ArtifactDigest} from "../../../contracts/ArtifactDigest.sol";
 import {ModelRegistry} from "../../../contracts/ModelRegistry.sol";
 import {IModelRegistry} from "../../../contracts/IModelRegistry.sol";
 import {TestBase} from "../utils/TestBase.sol";
@@ -181,7 +182,7 @@ contract ModelRegistryInvariantTest is TestBase {
                 assertEq(u.round, r, "an included update belongs to the round");
                 parents[k] = u.artifactId;
             }
-            bytes32 expected = registry.computeArtifactDigest(
+            bytes32 expected = ArtifactDigest.compute(
                 IModelRegistry.ArtifactKind.EncryptedAggregate,
                 fed,
                 r,

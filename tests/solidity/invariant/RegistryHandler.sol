@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {ArtifactDigest} from "../../../contracts/ArtifactDigest.sol";
 import {ModelRegistry} from "../../../contracts/ModelRegistry.sol";
 import {IModelRegistry} from "../../../contracts/IModelRegistry.sol";
 import {TestBase} from "../utils/TestBase.sol";
@@ -700,7 +701,7 @@ contract RegistryHandler is TestBase {
         IModelRegistry.ArtifactInput memory a,
         uint64[] memory parents
     ) internal {
-        bytes32 digest = registry.computeArtifactDigest(kind, fed, round, submitter, a.cid, a.sha256, a.size, parents);
+        bytes32 digest = ArtifactDigest.compute(kind, fed, round, submitter, a.cid, a.sha256, a.size, parents);
         _artifacts.push(GhostArtifact(id, perRound, round, submitter, digest));
         if (registry.artifactCount() > ghostHighestArtifactCount) ghostHighestArtifactCount = registry.artifactCount();
     }

@@ -25,6 +25,8 @@ interface Vm {
     function addr(uint256 privateKey) external pure returns (address);
     function assume(bool condition) external pure;
     function cool(address target) external;
+    function record() external;
+    function accesses(address target) external returns (bytes32[] memory readSlots, bytes32[] memory writeSlots);
 }
 
 /// @dev Minimal assertion helpers and `bound`, after forge-std's Test.
