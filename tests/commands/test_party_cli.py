@@ -147,3 +147,40 @@ def test_custody_hand_over_through_the_cli(setting, devnet) -> None:
     assert recorded.exit_code == 0 and json.loads(recorded.output)["changed"], recorded.output
     assert take_custody(admin.as_account(registry.as_account(successor.account)), successor) == 1
     assert successor.get_secret("paillier-epoch-1") == holder.get_secret("paillier-epoch-1")
+
+
+def test_key_ceremony_through_the_cli(setting, devnet) -> None:
+    from registry.roles import Custodian
+
+    registry, stores, flep, tmp_path = setting
+    custodians = [Keystore.create(tmp_path / f"custodian-{i}", PASSPHRASE, private_key=dev_account(i).key,
+                                  scrypt_n=2**10) for i in (5, 6, 7)]
+    for keystore in custodians[:2]:
+        publish_encryption_key(registry.as_account(keystore.account), keystore)
+    fid = registry.create_federation(stores["admin"].address, 1).value
+    accounts = ",".join(k.address for k in custodians)
+    base = ("keys", "ceremony", "--custodians", accounts, "--bits", "1024", "--federation", str(fid))
+
+    # The third custodian registered no encryption key: refused before anything is dealt or recorded.
+    unregistered = flep(*base, "--keystore", str(stores["admin"].directory), "--threshold", "2")
+    assert unregistered.exit_code != 0 and "has registered no encryption key" in str(unregistered.exception)
+    assert registry.federation(fid).key_epoch == 0
+    publish_encryption_key(registry.as_account(custodians[2].account), custodians[2])
+    too_high = flep(*base, "--keystore", str(stores["admin"].directory), "--threshold", "4")
+    assert too_high.exit_code != 0 and "exceeds the 3 custodians" in too_high.output
+    not_admin = flep(*base, "--keystore", str(stores["owner"].directory), "--threshold", "2")
+    assert not_admin.exit_code != 0 and "lacks role FEDERATION_ADMIN" in str(not_admin.exception)
+
+    dealt = flep(*base, "--keystore", str(stores["admin"].directory), "--threshold", "2", "--json")
+    assert dealt.exit_code == 0, dealt.output
+    record = json.loads(dealt.output)
+    assert (record["epoch"], record["threshold"], record["custodians"]) == (1, 2, [k.address for k in custodians])
+    custody = registry.epoch_custody(fid, 1)
+    assert (custody.threshold, custody.custodian_count, custody.threshold_key_artifact) == (
+        2, 3, record["threshold_key_artifact"])
+    context = FederationContext(registry, ArtifactStore(devnet.ipfs_api), fid)
+    held = [Custodian(context.as_account(registry.as_account(k.account)), k, 0).holding(1) for k in custodians]
+    assert [h.index for h in held] == [1, 2, 3] and len({h.model_key for h in held}) == 1
+    assert len({h.share.value for h in held}) == 3
+    # Nothing secret stayed with the dealer: its keystore holds no secret at all.
+    assert stores["admin"].secret_names() == []
