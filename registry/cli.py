@@ -91,6 +91,8 @@ class _BenchGroup(_LazyGroup):
         "registry": _Lazy("registry.commands.chain", "Gas per registry action from real receipts.", "bench"),
         "round": _Lazy("registry.commands.bench_round", "One full round on the devnet by phase, beside the plaintext "
                        "round.", "bench"),
+        "threshold": _Lazy("registry.commands.he", "Threshold Paillier: custodians, verify, combine vs one key.",
+                           "bench_threshold"),
     }
 
 

@@ -6,7 +6,7 @@ Roles:
                  :func:`aggregate_updates` / :func:`aggregate_update_bytes` (no private key)
     key holder:  :func:`check_aggregate_context`, then :func:`decrypt_aggregate` (``min_participants``)
     FL code:     :class:`PaillierFedAvg`, an :class:`clients.aggregation.Aggregator`
-    benchmark:   :func:`run_benchmark` (``flep bench he``)
+    benchmark:   :func:`run_benchmark` (``flep bench he``), :func:`run_threshold_benchmark` (``flep bench threshold``)
     threshold:   :func:`deal` (dealer), :func:`partial_decrypt_aggregate` (each custodian), then
                  :func:`threshold_decrypt_aggregate` from any t partials (anyone)
 """
@@ -89,6 +89,11 @@ from clients.he.threshold import (
     threshold_slot_sums,
     verify_partial,
 )
+from clients.he.threshold_benchmark import (
+    ThresholdBenchmark,
+    ThresholdBenchmarkMismatchError,
+    run_threshold_benchmark,
+)
 
 __all__ = [
     "ContextMismatchError",
@@ -147,6 +152,7 @@ __all__ = [
     "public_key_to_bytes",
     "quantize",
     "run_benchmark",
+    "run_threshold_benchmark",
     "simulated_address",
     "unpack",
     "weight_levels",
@@ -160,6 +166,8 @@ __all__ = [
     "PartialDecryption",
     "PartialFormatError",
     "RejectedPartial",
+    "ThresholdBenchmark",
+    "ThresholdBenchmarkMismatchError",
     "ThresholdError",
     "ThresholdParams",
     "ThresholdPublicKey",

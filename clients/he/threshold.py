@@ -763,13 +763,54 @@ def _folded(public: ThresholdPublicKey, seed: bytes, batch: Sequence[int], value
     extra factor 2 of ``C^4`` matches the 2 in ``c_i = c^(2 Δ s_i)``.
     """
     nsquare = gmpy2.mpz(public.n) ** 2
-    c_fold, v_fold = gmpy2.mpz(1), gmpy2.mpz(1)
-    for k, (ciphertext, value) in enumerate(zip(batch, values)):
-        rho = int.from_bytes(hashlib.sha256(seed + b"rho" + struct.pack(">I", k)).digest()[: CHALLENGE_BITS // 8],
-                             "big")
-        c_fold = c_fold * gmpy2.powmod(ciphertext, rho, nsquare) % nsquare
-        v_fold = v_fold * gmpy2.powmod(value, rho, nsquare) % nsquare
+    rhos = [int.from_bytes(hashlib.sha256(seed + b"rho" + struct.pack(">I", k)).digest()[: CHALLENGE_BITS // 8],
+                           "big")
+            for k in range(len(batch))]
+    c_fold = _multi_power(batch, rhos, nsquare)
+    v_fold = _multi_power(values, rhos, nsquare)
     return gmpy2.powmod(c_fold, 4, nsquare), gmpy2.powmod(v_fold, 2, nsquare)
+
+
+def _multi_power(bases: Sequence[int], exponents: Sequence[int], modulus: gmpy2.mpz) -> gmpy2.mpz:
+    """``Π b_k^(e_k) mod modulus`` for non-negative exponents: exactly the product of the single powers.
+
+    The bucket method (the simplest form of Pippenger's algorithm, N. Pippenger, "On the
+    evaluation of powers and related problems", FOCS 1976): the exponents are cut into
+    ``w``-bit digits; for each digit position, from the top, the accumulator is raised
+    to ``2^w``, every base is multiplied into the bucket of its digit ``d``, and the
+    buckets are folded into ``Π_d bucket_d^d`` by a running product. That is about
+    ``(bits / w) (K + 2^(w+1))`` multiplications for ``K`` bases (``w`` minimizes it)
+    instead of about ``1.2 bits`` per base for one exponentiation each: some 7 times
+    fewer for 1,500 bases of 128 bits. Only the order of the multiplications changes,
+    not the value. The inputs are public (ciphertexts, partial values, hash-derived
+    exponents), so the data-dependent bucket choice leaks nothing secret.
+    """
+    if len(bases) != len(exponents) or any(exponent < 0 for exponent in exponents):
+        raise ValueError("multi-exponentiation needs one non-negative exponent per base")
+    count = len(bases)
+    bits = max((exponent.bit_length() for exponent in exponents), default=0)
+    window = min(range(1, 17), key=lambda w: -(-bits // w) * (count + (2 << w)))
+    mask = (1 << window) - 1
+    result = gmpy2.mpz(1)
+    for shift in range(-(-bits // window) * window - window, -1, -window):
+        for _ in range(window):
+            result = result * result % modulus
+        buckets: list[gmpy2.mpz | None] = [None] * (mask + 1)
+        for base, exponent in zip(bases, exponents):
+            digit = (exponent >> shift) & mask
+            if digit:
+                bucket = buckets[digit]
+                buckets[digit] = gmpy2.mpz(base) if bucket is None else bucket * base % modulus
+        # Π_d bucket_d^d = Π_d (Π_{d' >= d} bucket_d'): one running product, one accumulator.
+        running, folded = None, gmpy2.mpz(1)
+        for digit in range(mask, 0, -1):
+            bucket = buckets[digit]
+            if bucket is not None:
+                running = bucket if running is None else running * bucket % modulus
+            if running is not None:
+                folded = folded * running % modulus
+        result = result * folded % modulus
+    return result
 
 
 def _challenge(public: ThresholdPublicKey, seed: bytes, base: int, target: int, commitment_v: int,

@@ -1,4 +1,4 @@
-"""`flep he ...`: Paillier keys, encrypted updates, keyless aggregation; `flep bench he`.
+"""`flep he ...`: Paillier keys, encrypted updates, keyless aggregation; `flep bench he` and `flep bench threshold`.
 
 Files: public keys and private keys use the versioned formats of
 :mod:`clients.he.keys`; updates and aggregates the binary format of
@@ -32,6 +32,7 @@ from clients.he import (
     public_key_from_bytes,
     public_key_to_bytes,
     run_benchmark,
+    run_threshold_benchmark,
 )
 from registry.commands.output import console, emit_json, err_console
 from registry.secret_files import write_atomic
@@ -251,3 +252,53 @@ def bench(
                           + f"; upload x{ratio['upload']:.0f} smaller")
     console.print("* extrapolated from the per-value sample; notes: "
                   + " | ".join(f"{r['scheme']} {r['security']}: {r['notes']}" for r in result["rows"]))
+
+
+def bench_threshold(
+    params: int = typer.Option(100_000, "--params", min=1, help="Values per update."),
+    bits: int = typer.Option(2048, "--bits", min=1024, help="Modulus size of the threshold and single keys."),
+    custodians: int = typer.Option(3, "--custodians", min=1, help="Custodians the key is shared among (n)."),
+    threshold: int = typer.Option(2, "--threshold", min=1, help="Custodians needed to decrypt (t)."),
+    clients: int = typer.Option(3, "--clients", min=1, help="Updates summed (the ciphertext count does not "
+                                "depend on it)."),
+    workers: int = typer.Option(0, "--workers", help="Processes (0 = one per core)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Threshold Paillier: deal, each custodian's partial decryption with proof, verify, combine; beside
+    single-key decryption of the same updates under a same-size key."""
+    started = time.perf_counter()
+    progress = None if json_out else (lambda msg: err_console.print(f"[dim]{escape(msg)}…[/dim]"))
+    result = run_threshold_benchmark(params, bits, custodians, threshold, clients, workers or None,
+                                     progress=progress)
+    figures = {**result.to_dict(), "wall_s": time.perf_counter() - started}
+    if json_out:
+        emit_json(figures)
+        return
+    table = Table(title=f"threshold {threshold} of {custodians}, {bits} bits: {params:,} values in "
+                        f"{result.ciphertexts:,} ciphertexts, {result.workers} workers, "
+                        f"load {result.loadavg_start:.1f}->{result.loadavg_end:.1f}")
+    for column in ("step", "wall s", "CPU s", "x single-key", "bytes", "goal"):
+        table.add_column(column, justify="left" if column == "step" else "right")
+
+    def goal(met: bool, limit: float) -> str:
+        return f"{'met' if met else 'MISSED'} (<= {limit:g} s)"
+
+    table.add_row("deal", f"{result.deal_s:.2f}", "", "", "", "")
+    for item in result.custodian_figures:
+        table.add_row(f"custodian {item.index} partial+proof", f"{item.partial_s:.2f}", f"{item.partial_cpu_s:.2f}",
+                      f"{item.single_key_ratio:.1f}", f"{item.partial_bytes:,}",
+                      goal(item.goal_met, result.custodian_goal_s))
+        table.add_row(f"  verify partial {item.index}", f"{item.verify_s:.2f}",
+                      f"{item.verify_cpu_s:.2f}", "", "", "")
+    used = "+".join(str(index) for index in result.combined_custodians)
+    table.add_row(f"combine+verify {used}", f"{result.combine_s:.2f}", f"{result.combine_cpu_s:.2f}",
+                  f"{result.combine_single_key_ratio:.1f}", "", goal(result.combine_goal_met, result.combine_goal_s))
+    table.add_row("single-key decrypt*", f"{result.single_key_decrypt_s:.2f}",
+                  f"{result.single_key_decrypt_cpu_s:.2f}", "1.0", "", "")
+    console.print(table)
+    console.print(f"threshold result identical to single-key decryption: {result.results_identical}; "
+                  f"max |error| vs plaintext FedAvg {result.max_abs_error:.2e} (bound {result.quantization_bound:.2e})."
+                  f" Context: {clients} clients, encrypt {result.encrypt_s_per_client:.2f} s/client, aggregate "
+                  f"{result.aggregate_s:.2f} s. * single-key decryption of the same updates under a same-size key (the "
+                  "dealer keeps no factors of the threshold key); verify and combine run in one process.",
+                  highlight=False)
