@@ -35,7 +35,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from clients.fl import build_model, evaluate, load_digits_data, set_flat_params, split_train_test
-from clients.he import private_key_from_bytes
+from clients.he import InsufficientPartialsError, private_key_from_bytes
 from registry.chain import DpParameters, KeyKind, Role, Round, RoundStatus, Tx
 from registry.keystore import Keystore
 from registry.roles.admin import chain_now, current_analysts
@@ -216,6 +216,7 @@ class CustodianAgent:
         self.context, self.keystore, self.workers, self.grace_seconds = context, keystore, workers, grace_seconds
         self._custodian: Custodian | None = None
         self._ready_since: dict[int, float] = {}
+        self._too_few: dict[int, tuple[int, ...]] = {}  # round -> the partials that did not combine
 
     def step(self) -> AgentAction | None:
         return self._grant_model_key() or self._submit_partial() or self._finalize()
@@ -262,13 +263,19 @@ class CustodianAgent:
         submitted = registry.partial_custodians(fid, stored.round)
         if len(submitted) < registry.epoch_custody(fid, stored.key_epoch).threshold:
             return None
+        if self._too_few.get(stored.round) == submitted:
+            return None  # these did not combine (a partial failed its proof): wait for another custodian's
         mine = registry.custodian_index(fid, stored.key_epoch, self.keystore.address)
         first_seen = self._ready_since.setdefault(stored.round, time.monotonic())
         if mine != min(submitted) and time.monotonic() - first_seen < self.grace_seconds:
             return None
         started = time.perf_counter()
         plan = current_plan(self.context)
-        review, decryption = self._role().combine(stored.round)
+        try:
+            review, decryption = self._role().combine(stored.round)
+        except InsufficientPartialsError:
+            self._too_few[stored.round] = submitted
+            raise
         extra = {"custodians": list(decryption.used), "custodian_indices": list(decryption.used_indices),
                  "rejected_partials": [{"custodian": r.custodian, "index": r.index, "reason": r.reason}
                                        for r in decryption.rejected]}
