@@ -31,7 +31,9 @@ lint: setup
 	$(VENV)/bin/ruff check registry clients scripts tests
 	$(VENV)/bin/lint-imports --no-cache
 
+# The explorer's browser tests drive Debian's Chromium (installed when missing, as root).
 test-python: setup
+	scripts/ensure_chromium.sh
 	$(VENV)/bin/pytest
 
 test-solidity: setup

@@ -81,6 +81,8 @@ class _RootGroup(_LazyGroup):
         "federation": _Lazy("registry.commands.federation", "Create and inspect federations."),
         "access": _Lazy("registry.commands.access", "Grant and revoke roles and keys; list who holds what."),
         "data": _Lazy("registry.commands.data", "Data owners: upload encrypted datasets."),
+        "explorer": _Lazy("registry.explorer.command", "The audit explorer: browse and re-verify lineage, rounds and "
+                          "access in a browser (127.0.0.1, read-only).", "explorer"),
     }
 
 
