@@ -467,7 +467,7 @@ def _run_one(setup: _Setup, rpc: ModelRegistry, store: ArtifactStore, config: Ru
         if time.monotonic() > limit:
             raise RunError(f"round {round_} of federation {fid} did not finish in {config.round_seconds + 60} s")
         time.sleep(0.5)
-    if agents.essential_exited():
+    if agents.essential_exited() and stored.status != RoundStatus.FINALIZED:  # gone after finalizing: next round
         raise RunError(f"{', '.join(sorted(agents.essential_exited()))} exited: round {round_} was aborted at its "
                        "deadline with nothing published; see the logs in the run directory")
     if stored.status == RoundStatus.FINALIZED:
