@@ -635,7 +635,7 @@ def partial_decrypt_aggregate(share: KeyShare, public: ThresholdPublicKey, aggre
 
 def threshold_slot_sums(public: ThresholdPublicKey, aggregate: EncryptedAggregate,
                         partials: Sequence[PartialDecryption], min_participants: int = 1,
-                        on_rejected: Callable[[RejectedPartial], None] | None = None) -> np.ndarray:
+                        on_combined: Callable[[Combination], None] | None = None) -> np.ndarray:
     """Combine partials of an aggregate into its integer slot sums, as :func:`decrypt_slot_sums` returns them.
 
     Args:
@@ -643,7 +643,8 @@ def threshold_slot_sums(public: ThresholdPublicKey, aggregate: EncryptedAggregat
         aggregate: The encrypted aggregate.
         partials: Partial decryptions of ``aggregate.ciphertexts`` from at least ``t`` custodians.
         min_participants: Fewest updates the aggregate must sum; checked before combining.
-        on_rejected: Called with each skipped partial (to name its custodian), before the sums are checked.
+        on_combined: Called with the combination (which custodians were used, which skipped and why), before the
+            sums are checked.
 
     Returns:
         uint64 vector of length ``aggregate.num_values``.
@@ -655,21 +656,20 @@ def threshold_slot_sums(public: ThresholdPublicKey, aggregate: EncryptedAggregat
     """
     check_before_decryption(public.public_key, aggregate, min_participants)
     combination = combine(public, aggregate.ciphertexts, partials)
-    if on_rejected is not None:
-        for item in combination.rejected:
-            on_rejected(item)
+    if on_combined is not None:
+        on_combined(combination)
     return slot_sums_from_plaintexts(list(combination.plaintexts), aggregate)
 
 
 def threshold_decrypt_aggregate(public: ThresholdPublicKey, aggregate: EncryptedAggregate,
                                 partials: Sequence[PartialDecryption], min_participants: int = 1,
-                                on_rejected: Callable[[RejectedPartial], None] | None = None) -> np.ndarray:
+                                on_combined: Callable[[Combination], None] | None = None) -> np.ndarray:
     """Combine partials of an aggregate into the weighted-mean float64 vector, as :func:`decrypt_aggregate` does.
 
     Raises:
         See :func:`threshold_slot_sums`.
     """
-    sums = threshold_slot_sums(public, aggregate, partials, min_participants, on_rejected)
+    sums = threshold_slot_sums(public, aggregate, partials, min_participants, on_combined)
     return dequantize(sums, aggregate.weights_total, aggregate.layout)
 
 

@@ -258,7 +258,7 @@ def run_threshold_benchmark(
     rejected: list[RejectedPartial] = []
     chosen = parsed[:threshold]
     threshold_mean, t_combine = _timed(
-        lambda: threshold_decrypt_aggregate(public, aggregate, chosen, on_rejected=rejected.append))
+        lambda: threshold_decrypt_aggregate(public, aggregate, chosen, on_combined=lambda c: rejected.extend(c.rejected)))
     if rejected:
         raise ThresholdBenchmarkMismatchError(
             "combination skipped honest partials: " + "; ".join(item.reason for item in rejected))

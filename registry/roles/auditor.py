@@ -35,7 +35,7 @@ from registry.roles.context import DEFAULT_MAX_UPDATE_BYTES, EpochKeys, Federati
 from registry.roles.errors import ChainMismatchError, RoleError
 from registry.roles.models import model_params
 from registry.roles.plan import current_plan, initial_params
-from registry.roles.partials import ThresholdCustodyError, epoch_custodians, threshold_decryption
+from registry.roles.partials import EpochCustodians, ThresholdCustodyError, epoch_custodians, threshold_decryption
 from registry.roles.review import UpdateAssessment, assess_round
 from registry.store import StoreError
 
@@ -348,6 +348,7 @@ class Auditor:
         self.max_update_bytes = max_update_bytes
         self.model_key_for = model_key_for
         self._decryptions: dict[int, tuple[list[Check], tuple[int, ...] | None]] = {}
+        self._custody: dict[int, EpochCustodians] = {}  # by key epoch: its threshold key is fetched once
         self._block_times: dict[int, int] = {}
         self._gas: dict[str, int | None] = {}
 
@@ -622,7 +623,9 @@ class Auditor:
         stored = registry.round(fid, round_)
         subject = f"round {round_}"
         try:
-            custody = epoch_custodians(self.context, stored.key_epoch)
+            if stored.key_epoch not in self._custody:
+                self._custody[stored.key_epoch] = epoch_custodians(self.context, stored.key_epoch)
+            custody = self._custody[stored.key_epoch]
         except (ThresholdCustodyError, RoleError, StoreError) as exc:
             return [Check(subject, "custody", False, str(exc))], None
         submitted = registry.events(events.PartialDecryptionSubmitted, self.context.from_block, federation_id=fid,

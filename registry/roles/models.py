@@ -36,10 +36,31 @@ def _aad(federation_id: int, round_: int, epoch: int) -> bytes:
     return f"FLEP-model-v1|federation={federation_id}|round={round_}|epoch={epoch}".encode()
 
 
+def seal_under_model_key(key: bytes, magic: bytes, payload: bytes, aad: bytes) -> bytes:
+    """``magic | nonce | AES-256-GCM(payload)`` with associated data ``aad`` (models and partial decryptions)."""
+    nonce = os.urandom(_NONCE)
+    return magic + nonce + AESGCM(key).encrypt(nonce, payload, aad)
+
+
+def open_under_model_key(key: bytes, magic: bytes, blob: bytes, aad: bytes) -> bytes | None:
+    """The payload of a blob of :func:`seal_under_model_key`, or ``None`` if it does not open under ``key`` with
+    ``aad`` (another key, other associated data, tampered bytes).
+
+    Raises:
+        ValueError: If the blob does not start with ``magic`` or is too short to hold a nonce and a tag.
+    """
+    if not blob.startswith(magic) or len(blob) < len(magic) + _NONCE + 16:
+        raise ValueError("wrong magic or truncated")
+    nonce = blob[len(magic):len(magic) + _NONCE]
+    try:
+        return AESGCM(key).decrypt(nonce, blob[len(magic) + _NONCE:], aad)
+    except InvalidTag:
+        return None
+
+
 def seal_model(key: bytes, payload: bytes, federation_id: int, round_: int, epoch: int) -> bytes:
     """``FLGM 1 | nonce | AES-256-GCM(payload)`` bound to (federation, round, epoch)."""
-    nonce = os.urandom(_NONCE)
-    return _MAGIC + nonce + AESGCM(key).encrypt(nonce, payload, _aad(federation_id, round_, epoch))
+    return seal_under_model_key(key, _MAGIC, payload, _aad(federation_id, round_, epoch))
 
 
 def open_model(key: bytes, blob: bytes, federation_id: int, round_: int, epoch: int) -> bytes:
@@ -48,16 +69,16 @@ def open_model(key: bytes, blob: bytes, federation_id: int, round_: int, epoch: 
     Raises:
         ModelSealError: If the blob is not a sealed model, or does not open under ``key`` for that round.
     """
-    if not blob.startswith(_MAGIC) or len(blob) < len(_MAGIC) + _NONCE + 16:
-        raise ModelSealError("not a sealed global model (magic FLGM v1); fetch the registered artifact again")
-    nonce = blob[len(_MAGIC):len(_MAGIC) + _NONCE]
     try:
-        return AESGCM(key).decrypt(nonce, blob[len(_MAGIC) + _NONCE:], _aad(federation_id, round_, epoch))
-    except InvalidTag:
+        payload = open_under_model_key(key, _MAGIC, blob, _aad(federation_id, round_, epoch))
+    except ValueError:
+        raise ModelSealError("not a sealed global model (magic FLGM v1); fetch the registered artifact again") from None
+    if payload is None:
         raise ModelSealError(
             f"the global model of round {round_} (federation {federation_id}, key epoch {epoch}) does not open "
             "under this model key: the key is another epoch's, the blob another round's, or it was tampered"
-        ) from None
+        )
+    return payload
 
 
 def model_params(context: FederationContext, version: int, model_key_for: Callable[[int], bytes]) -> np.ndarray:

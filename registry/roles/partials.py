@@ -13,18 +13,15 @@ and verified; a partial failing any check is named (custodian and why) and skipp
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from clients.he import (
     EncryptedAggregate,
     HEError,
+    Combination,
     PartialDecryption,
-    RejectedPartial,
     ThresholdPublicKey,
     public_key_to_bytes,
     threshold_decrypt_aggregate,
@@ -32,10 +29,10 @@ from clients.he import (
 from registry.chain import ArtifactKind, events
 from registry.roles.context import FederationContext
 from registry.roles.errors import ChainMismatchError, RoleError
+from registry.roles.models import open_under_model_key, seal_under_model_key
 from registry.store import StoreError
 
 _MAGIC = b"FLPS\x01"
-_NONCE = 12
 MAX_PARTIAL_BYTES = 256 << 20
 """Largest sealed partial fetched (a 2048-bit partial of 1M values is ~100 MB; the limit bounds a hostile one)."""
 
@@ -54,8 +51,7 @@ def _aad(federation_id: int, round_: int, epoch: int, index: int) -> bytes:
 
 def seal_partial(model_key: bytes, payload: bytes, federation_id: int, round_: int, epoch: int, index: int) -> bytes:
     """``FLPS 1 | nonce | AES-256-GCM(payload)`` bound to (federation, round, epoch, custodian index)."""
-    nonce = os.urandom(_NONCE)
-    return _MAGIC + nonce + AESGCM(model_key).encrypt(nonce, payload, _aad(federation_id, round_, epoch, index))
+    return seal_under_model_key(model_key, _MAGIC, payload, _aad(federation_id, round_, epoch, index))
 
 
 def open_partial(model_key: bytes, blob: bytes, federation_id: int, round_: int, epoch: int, index: int) -> bytes:
@@ -64,17 +60,16 @@ def open_partial(model_key: bytes, blob: bytes, federation_id: int, round_: int,
     Raises:
         PartialSealError: If the blob is not a sealed partial of that round and custodian under ``model_key``.
     """
-    if not blob.startswith(_MAGIC) or len(blob) < len(_MAGIC) + _NONCE + 16:
-        raise PartialSealError("not a sealed partial decryption (magic FLPS v1)")
-    nonce = blob[len(_MAGIC):len(_MAGIC) + _NONCE]
     try:
-        return AESGCM(model_key).decrypt(nonce, blob[len(_MAGIC) + _NONCE:],
-                                         _aad(federation_id, round_, epoch, index))
-    except InvalidTag:
+        payload = open_under_model_key(model_key, _MAGIC, blob, _aad(federation_id, round_, epoch, index))
+    except ValueError:
+        raise PartialSealError("not a sealed partial decryption (magic FLPS v1)") from None
+    if payload is None:
         raise PartialSealError(
             f"the sealed partial does not open as custodian {index}'s of round {round_} (key epoch {epoch}) under "
             "this model key: another round's or custodian's blob, another epoch's key, or tampered bytes"
-        ) from None
+        )
+    return payload
 
 
 @dataclass(frozen=True)
@@ -194,13 +189,10 @@ def threshold_decryption(context: FederationContext, round_: int, aggregate: Enc
         except (RoleError, StoreError, HEError) as exc:
             rejected.append(RejectedCustodian(event.index, event.custodian, str(exc)))
     by_index = {e.index: e.custodian for e in submitted}
-
-    def skipped(item: RejectedPartial) -> None:
-        rejected.append(RejectedCustodian(item.index, by_index.get(item.index, "?"), item.reason))
-
-    mean = threshold_decrypt_aggregate(custody.threshold_key, aggregate, partials, min_participants, skipped)
-    failed = {r.index for r in rejected}
-    used = tuple(sorted(p.index for p in partials if p.index not in failed))[:custody.threshold]
+    combined: list[Combination] = []
+    mean = threshold_decrypt_aggregate(custody.threshold_key, aggregate, partials, min_participants, combined.append)
+    rejected += [RejectedCustodian(r.index, by_index[r.index], r.reason) for r in combined[0].rejected]
+    used = combined[0].used
     return ThresholdDecryption(mean, tuple(by_index[i] for i in used), used, tuple(rejected))
 
 

@@ -470,7 +470,7 @@ def test_skipped_partials_of_an_aggregate_are_reported(big_dealing):
     bad = dataclasses.replace(partials[0], proof=EqualityProof(partials[0].proof.challenge ^ 2,
                                                                partials[0].proof.response))
     skipped = []
-    values = threshold_decrypt_aggregate(public, aggregate, [bad, *partials[1:]], on_rejected=skipped.append)
+    values = threshold_decrypt_aggregate(public, aggregate, [bad, *partials[1:]], on_combined=lambda c: skipped.extend(c.rejected))
     assert np.allclose(values, 0.5, atol=aggregate.layout.quantization_bound)
     assert [item.index for item in skipped] == [1] and "fails its proof" in skipped[0].reason
 
