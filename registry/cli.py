@@ -95,6 +95,8 @@ class _BenchGroup(_LazyGroup):
                        "round.", "bench"),
         "threshold": _Lazy("registry.commands.he", "Threshold Paillier: custodians, verify, combine vs one key.",
                            "bench_threshold"),
+        "explorer": _Lazy("registry.explorer.command", "Audit explorer page loads over a scratch N x K federation.",
+                          "bench"),
     }
 
 

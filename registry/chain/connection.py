@@ -5,6 +5,7 @@ from __future__ import annotations
 import requests
 from web3 import Web3
 from web3.exceptions import Web3Exception
+from web3.types import RPCEndpoint
 
 from registry.chain.errors import ChainConnectionError, WrongChainError
 
@@ -21,7 +22,10 @@ def connect(rpc_url: str, expected_chain_id: int | None, timeout: float = 10.0) 
         ChainConnectionError: If the endpoint does not answer.
         WrongChainError: If it serves another chain.
     """
-    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+    # web3 re-reads the chain id before every eth_call to validate it (two requests per call otherwise); the
+    # id of an endpoint does not change, so that one answer is cached.
+    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}, cache_allowed_requests=True,
+                                cacheable_requests={RPCEndpoint("eth_chainId")}))
     try:
         actual = w3.eth.chain_id
     except (requests.RequestException, OSError, Web3Exception, ValueError) as exc:

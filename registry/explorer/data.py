@@ -1,10 +1,20 @@
-"""What the explorer's pages show, read through the auditor role and cached per block.
+"""What the explorer's pages show, read through the auditor role and cached.
 
 Every page's data comes from :class:`registry.roles.Auditor` (lineage, timeline, access, verify) and the
-federation's verified fetch; nothing here re-implements a check. Results are memoized until the chain's
-latest block changes: a page reloaded on an idle chain costs one ``eth_blockNumber`` call. A verify request
-always runs a fresh auditor (it re-fetches and re-hashes); unless it and every cached result about the
-federation passed, it drops the federation's cached results, so the next page load shows what it found.
+federation's verified fetch; nothing here re-implements a check. Two caches, because two kinds of reads:
+
+- Chain reads that a new block may change (counts, statuses, event lists) and the results built from them are
+  memoized until the chain's latest block changes: a page reloaded on an idle chain costs one
+  ``eth_blockNumber`` call.
+- What no block changes is kept across blocks: verified artifact contents, keyed by (registry, artifact id,
+  event digest) (:mod:`registry.roles.verified_cache`: an artifact's on-chain record is immutable once
+  written), and block times and gas (:class:`~registry.roles.auditor.ChainFacts`). So after a new block a
+  lineage is re-read from the chain but nothing is fetched from IPFS again.
+
+A verify request always runs a fresh auditor that re-fetches and re-hashes every artifact it checks, bypassing
+the kept contents and updating them (a content that fails now is forgotten); unless it and every cached result
+about the federation passed, it drops the federation's cached results, so the next page load shows what it
+found. Until then a block damaged on the IPFS node after its first fetch shows as it verified then.
 
 Chain and IPFS reads are serialized by one lock: the web3 provider and the IPFS client are shared by the
 server's worker threads.
@@ -25,12 +35,14 @@ from registry.chain.errors import ChainError, UnknownArtifactError
 from registry.roles import (
     AccessEntry,
     Auditor,
+    ChainFacts,
     Check,
     FederationContext,
     Lineage,
     RoleError,
     TimelineEntry,
     Verification,
+    VerifiedContents,
 )
 from registry.store import ArtifactStore, StoreError
 
@@ -142,6 +154,8 @@ class ExplorerData:
         self._block: int | None = None
         self._cache: dict[Hashable, Any] = {}
         self._auditors: dict[int, Auditor] = {}
+        self.verified = VerifiedContents()
+        self._facts = ChainFacts()  # block times and gas: kept across blocks, unlike the auditors
 
     # ------------------------------------------------------------------ cache
 
@@ -168,6 +182,12 @@ class ExplorerData:
                 self._cache[key] = compute()
             return self._cache[key]
 
+    def forget(self) -> None:
+        """Drop everything kept: cached results, verified contents, block times (as a fresh start)."""
+        with self._lock:
+            self._block, self._cache, self._auditors = None, {}, {}
+            self.verified, self._facts = VerifiedContents(self.verified.max_bytes), ChainFacts()
+
     def invalidate(self, federation_id: int) -> None:
         """Forget the cached results about ``federation_id``."""
         with self._lock:
@@ -182,14 +202,18 @@ class ExplorerData:
         return result
 
     def context(self, federation_id: int) -> FederationContext:
-        return FederationContext(self.registry, self.store, federation_id, self.from_block)
+        """The federation's context; its verified fetches are answered from and kept in :attr:`verified`."""
+        return FederationContext(self.registry, self.store, federation_id, self.from_block, self.verified)
 
     def _auditor(self, federation_id: int) -> Auditor:
         """The federation's auditor for the current block (its block-time and receipt caches are shared by the
         pages of that block)."""
         if federation_id not in self._auditors:
-            self._auditors[federation_id] = Auditor(self.context(federation_id))
+            self._auditors[federation_id] = self._new_auditor(self.context(federation_id), facts=self._facts)
         return self._auditors[federation_id]
+
+    def _new_auditor(self, context: FederationContext, facts: ChainFacts | None = None) -> Auditor:
+        return Auditor(context, facts=facts)
 
     # ------------------------------------------------------------------ pages
 
@@ -225,10 +249,11 @@ class ExplorerData:
             auditor, context = self._auditor(federation_id), self.context(federation_id)
             records = {r.artifact_id: r for r in self.registry.artifacts(federation_id=federation_id,
                                                                          from_block=self.from_block)}
+            stored_versions = [self.registry.model_version(federation_id, v) for v in range(1, count + 1)]
+            checks = auditor.verify_artifacts([s.metrics_artifact for s in stored_versions])
             found = []
-            for version in range(1, count + 1):
-                stored = self.registry.model_version(federation_id, version)
-                [check] = auditor.verify_artifact(stored.metrics_artifact).checks
+            for version, stored in enumerate(stored_versions, 1):
+                check = checks[stored.metrics_artifact]
                 accuracy = None
                 if check.ok and stored.metrics_artifact in records:
                     accuracy = _accuracy(context, records[stored.metrics_artifact])
@@ -322,7 +347,7 @@ class ExplorerData:
             if self.registry.artifact(artifact_id, from_block=self.from_block).federation_id != federation_id:
                 raise UnknownArtifactError(artifact_id=artifact_id)
             return self._after_verify(federation_id,
-                                      Auditor(self.context(federation_id)).verify_artifact(artifact_id))
+                                      self._new_auditor(self.context(federation_id).refetching()).verify_artifact(artifact_id))
 
     def verify_round(self, federation_id: int, round_: int) -> Verification:
         """:meth:`Auditor.verify_round` by a fresh auditor.
@@ -331,7 +356,7 @@ class ExplorerData:
             UnknownRoundError: If the round does not exist (a ``ChainError``).
         """
         with self._lock:
-            return self._after_verify(federation_id, Auditor(self.context(federation_id)).verify_round(round_))
+            return self._after_verify(federation_id, self._new_auditor(self.context(federation_id).refetching()).verify_round(round_))
 
 
 def _ok(cached: Any) -> bool:

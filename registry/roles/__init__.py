@@ -16,7 +16,8 @@ Public surface:
                  :func:`threshold_decryption` (combining the registered partials, for custodians and auditors)
     agents:      :class:`AnalystAgent`, :class:`AggregatorAgent`, :class:`KeyHolderAgent`, :class:`CustodianAgent`
     auditor:     :class:`Auditor` (:class:`Verification` of :class:`Check` s; the audit queries'
-                 :class:`Lineage`, :class:`TimelineEntry` and :class:`AccessEntry`)
+                 :class:`Lineage`, :class:`TimelineEntry` and :class:`AccessEntry`); for long-lived readers
+                 :class:`VerifiedContents` (verified bytes by content) and :class:`ChainFacts`
     key custody: :func:`publish_encryption_key`, :func:`grant_sealed`, :func:`open_grant` (sealed grants),
                  :func:`new_model_key`, :func:`seal_model`, :func:`open_model`, :func:`model_params` (models
                  under the model key)
@@ -31,6 +32,7 @@ from registry.roles.auditor import (
     AccessEntry,
     AuditedArtifact,
     Auditor,
+    ChainFacts,
     Check,
     Lineage,
     LineageDataset,
@@ -74,6 +76,7 @@ from registry.roles.partials import (
 from registry.roles.models import ModelSealError, model_params, new_model_key, open_model, seal_model
 from registry.roles.plan import PlanError, TrainingPlan, current_plan, publish_plan
 from registry.roles.review import UpdateAssessment, assess_round, assess_update
+from registry.roles.verified_cache import VerifiedContents
 
 __all__ = [
     "AccessEntry",
@@ -86,6 +89,7 @@ __all__ = [
     "AnalystAgent",
     "AuditedArtifact",
     "Auditor",
+    "ChainFacts",
     "Ceremony",
     "ChainMismatchError",
     "Check",
@@ -129,6 +133,7 @@ __all__ = [
     "TrainingPlan",
     "UpdateAssessment",
     "Verification",
+    "VerifiedContents",
     "as_input",
     "assess_round",
     "assess_update",

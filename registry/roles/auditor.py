@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Mapping, TypeVar
 
 import numpy as np
@@ -29,14 +29,24 @@ from eth_utils import to_checksum_address
 from web3.exceptions import TransactionNotFound
 
 from clients.he import EncryptedAggregate, HEError, aggregate_update_bytes
-from registry.chain import ArtifactKind, DpParameters, ExclusionReason, ModelVersion, RoundStatus, events, role_name
+from registry.chain import (
+    ArtifactKind,
+    DpParameters,
+    EpochCustody,
+    ExclusionReason,
+    ModelVersion,
+    RoundStatus,
+    events,
+    role_name,
+)
+from registry.chain.errors import UnknownArtifactError
 from registry.chain.types import ATTOS, MICROS
 from registry.roles.context import DEFAULT_MAX_UPDATE_BYTES, EpochKeys, FederationContext
 from registry.roles.errors import ChainMismatchError, RoleError
 from registry.roles.models import model_params
 from registry.roles.plan import current_plan, initial_params
 from registry.roles.partials import EpochCustodians, ThresholdCustodyError, epoch_custodians, threshold_decryption
-from registry.roles.review import UpdateAssessment, assess_round
+from registry.roles.review import UpdateAssessment, assess_update
 from registry.store import StoreError
 
 
@@ -319,6 +329,22 @@ class AccessEntry:
     block_time: int
 
 
+@dataclass
+class ChainFacts:
+    """What an auditor reads of the chain that no later block changes, shareable between auditors over time.
+
+    A block's timestamp and a transaction's gas are fixed once mined (the devnet does not reorganize), unlike
+    the registry's views and event lists, which a new block may extend.
+
+    Attributes:
+        block_times: Block timestamps (Unix seconds) by block number.
+        gas: Gas used by transaction hash (``None``: the node no longer has the receipt).
+    """
+
+    block_times: dict[int, int] = field(default_factory=dict)
+    gas: dict[str, int | None] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class _FederationRecords:
     """The events of one federation that a lineage needs, read once and indexed."""
@@ -340,17 +366,24 @@ class Auditor:
         max_update_bytes: Largest update fetched when re-assessing a round.
         model_key_for: The model key of a key epoch (a member's), to re-check partial decryptions and the
             combination under threshold custody; without it those checks are reported as skipped.
+        facts: Block times and gas already read (e.g. by an earlier auditor of the same chain).
+
+    An auditor reads the chain as it is when first asked and remembers it (key epochs, model versions, the
+    federation's events of a lineage): use a new one to see later blocks. Its content checks are as fresh as
+    its context's verified fetch (see :attr:`FederationContext.verified`).
     """
 
     def __init__(self, context: FederationContext, max_update_bytes: int = DEFAULT_MAX_UPDATE_BYTES,
-                 model_key_for: Callable[[int], bytes] | None = None) -> None:
+                 model_key_for: Callable[[int], bytes] | None = None, facts: ChainFacts | None = None) -> None:
         self.context = context
         self.max_update_bytes = max_update_bytes
         self.model_key_for = model_key_for
+        self.facts = facts if facts is not None else ChainFacts()
         self._decryptions: dict[int, tuple[list[Check], tuple[int, ...] | None]] = {}
         self._custody: dict[int, EpochCustodians] = {}  # by key epoch: its threshold key is fetched once
-        self._block_times: dict[int, int] = {}
-        self._gas: dict[str, int | None] = {}
+        self._epoch_keys: dict[int, EpochKeys] = {}
+        self._custody_records: dict[int, EpochCustody] = {}
+        self._versions: dict[int, ModelVersion] = {}
 
     def verify_artifact(self, artifact_id: int) -> Verification:
         """Re-fetch one artifact and check its event digest, CID, sha256 and size against the chain.
@@ -360,6 +393,20 @@ class Auditor:
         """
         record = self.context.registry.artifact(artifact_id, from_block=self.context.from_block)
         return Verification(f"artifact #{artifact_id}", (self._content(record),))
+
+    def verify_artifacts(self, artifact_ids: list[int]) -> dict[int, Check]:
+        """The content check of each of the federation's artifacts ``artifact_ids``, their records read in one
+        query (e.g. every model version's metrics).
+
+        Raises:
+            UnknownArtifactError: If the federation registered no such artifact (a ``ChainError``).
+        """
+        fid, start = self.context.federation_id, self.context.from_block
+        records = {r.artifact_id: r for r in self.context.registry.artifacts(federation_id=fid, from_block=start)}
+        for artifact_id in artifact_ids:
+            if artifact_id not in records:
+                raise UnknownArtifactError(artifact_id=artifact_id)
+        return {i: self._content(records[i]) for i in artifact_ids}
 
     def verify_round(self, round_: int) -> Verification:
         """Re-verify a round: every artifact's content, every inclusion and exclusion, the aggregate
@@ -376,11 +423,10 @@ class Auditor:
         Raises:
             UnknownModelVersionError: If the version does not exist (a ``ChainError``).
         """
-        registry, fid = self.context.registry, self.context.federation_id
         checks: list[Check] = []
         current = version
         while current:
-            stored = registry.model_version(fid, current)
+            stored = self._model_version(current)
             checks.extend(self._round_checks(stored.round))
             current = stored.parent_version
         return Verification(f"model v{version}", tuple(checks))
@@ -398,11 +444,11 @@ class Auditor:
             UnknownModelVersionError: If the version does not exist (a ``ChainError``).
             ChainMismatchError: If the node's events lack a record its contract storage holds.
         """
-        registry, fid = self.context.registry, self.context.federation_id
+        fid = self.context.federation_id
         versions: list[ModelVersion] = []
         current = version
         while current:
-            stored = registry.model_version(fid, current)
+            stored = self._model_version(current)
             versions.append(stored)
             current = stored.parent_version
         records = self._federation_records()
@@ -489,7 +535,7 @@ class Auditor:
         opened = _expect(records.opened, round_, f"round {round_}")
         posted = _expect(records.posted, round_, f"the aggregate of round {round_}")
         by_artifact: dict[int | None, list[Check]] = defaultdict(list)
-        for check in self._round_checks(round_):
+        for check in self._round_checks(round_, records):
             by_artifact[check.artifact_id].append(check)
 
         def audited(record: events.ArtifactRegistered) -> AuditedArtifact:
@@ -518,7 +564,7 @@ class Auditor:
         model = audited(_expect(records.artifacts, stored.global_model_artifact, f"model v{stored.version}"))
         metrics_record = _expect(records.artifacts, stored.metrics_artifact, f"metrics of v{stored.version}")
         metrics = audited(metrics_record)
-        custody = self.context.registry.epoch_custody(self.context.federation_id, opened.key_epoch)
+        custody = self._epoch_custody(opened.key_epoch)
         partials = self._lineage_partials(round_, records, metrics_record, audited) if custody.shared else ()
         loose = tuple(check for checks in by_artifact.values() for check in checks)
         return LineageRound(
@@ -550,19 +596,20 @@ class Auditor:
         return Recorded(record.block_number, self._block_time(record.block_number), record.transaction_hash)
 
     def _block_time(self, block_number: int) -> int:
-        if block_number not in self._block_times:
-            block = self.context.registry.w3.eth.get_block(block_number)
-            self._block_times[block_number] = int(block["timestamp"])
-        return self._block_times[block_number]
+        times = self.facts.block_times
+        if block_number not in times:
+            times[block_number] = int(self.context.registry.w3.eth.get_block(block_number)["timestamp"])
+        return times[block_number]
 
     def _gas_used(self, transaction_hash: str) -> int | None:
-        if transaction_hash not in self._gas:
+        gas = self.facts.gas
+        if transaction_hash not in gas:
             try:
                 receipt = self.context.registry.w3.eth.get_transaction_receipt(transaction_hash)
-                self._gas[transaction_hash] = int(receipt["gasUsed"])
+                gas[transaction_hash] = int(receipt["gasUsed"])
             except TransactionNotFound:
-                self._gas[transaction_hash] = None
-        return self._gas[transaction_hash]
+                gas[transaction_hash] = None
+        return gas[transaction_hash]
 
     # ------------------------------------------------------------------ checks
 
@@ -579,11 +626,36 @@ class Auditor:
         return Check(subject, "content", True, f"digest, CID {record.cid}, sha256 and {record.size} B match the chain",
                      record.artifact_id), data
 
-    def _round_checks(self, round_: int) -> list[Check]:
+    def _model_version(self, version: int) -> ModelVersion:
+        if version not in self._versions:
+            self._versions[version] = self.context.registry.model_version(self.context.federation_id, version)
+        return self._versions[version]
+
+    def _keys(self, epoch: int) -> EpochKeys:
+        """The epoch's public key, fetched and parsed once per auditor (every round of the epoch uses it)."""
+        if epoch not in self._epoch_keys:
+            self._epoch_keys[epoch] = self.context.epoch_keys(epoch)
+        return self._epoch_keys[epoch]
+
+    def _epoch_custody(self, epoch: int) -> EpochCustody:
+        """The epoch's custody record (shared among custodians or not, and their threshold)."""
+        if epoch not in self._custody_records:
+            self._custody_records[epoch] = self.context.registry.epoch_custody(self.context.federation_id, epoch)
+        return self._custody_records[epoch]
+
+    def _round_checks(self, round_: int, federation: _FederationRecords | None = None) -> list[Check]:
+        """The checks of one round; with the federation's records already read (a lineage), its artifacts,
+        updates and exclusions are taken from those instead of being queried round by round."""
         registry, fid = self.context.registry, self.context.federation_id
         stored = registry.round(fid, round_)
         subject = f"round {round_}"
-        records = registry.artifacts(federation_id=fid, round_=round_, from_block=self.context.from_block)
+        if federation is None:
+            records = registry.artifacts(federation_id=fid, round_=round_, from_block=self.context.from_block)
+            submissions = self.context.round_updates(round_)
+        else:
+            submissions = sorted(federation.updates.get(round_, ()), key=lambda u: u.artifact_id)
+            records = sorted([r for r in federation.artifacts.values() if r.round == round_]
+                             + [u.as_artifact() for u in submissions], key=lambda r: r.artifact_id)
         if not stored.aggregate_artifact:
             return [self._content(r) for r in records] + [
                 Check(subject, "aggregate", True, f"none posted yet ({stored.status.name.lower()})")]
@@ -592,22 +664,28 @@ class Auditor:
         try:
             if aggregate_bytes is None:
                 raise RoleError(aggregate_check.detail)
-            keys = self.context.epoch_keys(stored.key_epoch)
+            keys = self._keys(stored.key_epoch)
             posted = EncryptedAggregate.from_bytes(aggregate_bytes, keys.public_key)
         except (RoleError, StoreError, HEError) as exc:
             return [aggregate_check if r is aggregate_record else self._content(r) for r in records] + [
                 Check(subject, "aggregate parses", False, str(exc), aggregate_record.artifact_id)]
         # Every update is fetched once, by its assessment; its content check is read off that.
-        assessments = {a.submission.artifact_id: a
-                       for a in assess_round(self.context, round_, keys, posted.num_values, self.max_update_bytes)}
+        assessments = {s.artifact_id: assess_update(self.context, s, keys, posted.num_values, self.max_update_bytes)
+                       for s in submissions}
         checks = [aggregate_check if r is aggregate_record
                   else self._update_content(r, assessments[r.artifact_id]) if r.kind == ArtifactKind.MODEL_UPDATE
                   else self._content(r) for r in records]
-        checks += self._partition_checks(round_, keys, assessments, aggregate_record)
+        if federation is None:
+            excluded = [(e.update_artifact_id, e.reason) for e in registry.events(
+                events.UpdateExcluded, self.context.from_block, federation_id=fid, round=round_)]
+        else:
+            excluded = list(federation.exclusions.get(round_, {}).items())
+        checks += self._partition_checks(keys, assessments, aggregate_record, excluded)
         checks.append(self._weights_check(round_, stored.weights_total, posted, assessments, aggregate_record))
         if stored.status == RoundStatus.FINALIZED:
-            checks.append(self._model_parents_check(round_, stored.model_version, stored.aggregate_artifact))
-        if registry.epoch_custody(fid, stored.key_epoch).shared:
+            checks.append(self._model_parents_check(round_, stored.model_version, stored.aggregate_artifact,
+                                                    federation))
+        if self._epoch_custody(stored.key_epoch).shared:
             checks += self._threshold_checks(round_, posted)[0]
         return checks
 
@@ -682,18 +760,19 @@ class Auditor:
         return Check(f"model_update #{record.artifact_id}", "content", True,
                      f"digest, CID {record.cid}, sha256 and {record.size} B match the chain", record.artifact_id)
 
-    def _partition_checks(self, round_: int, keys: EpochKeys, assessments: dict[int, UpdateAssessment],
-                          aggregate_record: events.ArtifactRegistered) -> list[Check]:
-        exclusions = self.context.registry.events(events.UpdateExcluded, self.context.from_block,
-                                                  federation_id=self.context.federation_id, round=round_)
+    def _partition_checks(self, keys: EpochKeys, assessments: dict[int, UpdateAssessment],
+                          aggregate_record: events.ArtifactRegistered,
+                          excluded: list[tuple[int, ExclusionReason]]) -> list[Check]:
+        """Each exclusion (update id, reason, in chain order) and inclusion re-assessed, and the aggregate
+        recomputed from the included updates."""
         checks = []
-        for exclusion in exclusions:
-            found = assessments[exclusion.update_artifact_id]
+        for update_id, reason in excluded:
+            found = assessments[update_id]
             checks.append(Check(
-                f"update #{exclusion.update_artifact_id}", "exclusion justified", not found.usable,
-                f"excluded as {exclusion.reason.name.lower()}; re-assessed: "
+                f"update #{update_id}", "exclusion justified", not found.usable,
+                f"excluded as {reason.name.lower()}; re-assessed: "
                 + ("it verifies, so it was wrongly excluded" if found.usable else found.detail),
-                exclusion.update_artifact_id))
+                update_id))
         included = [assessments[i] for i in aggregate_record.parents]
         for found in included:
             checks.append(Check(f"update #{found.submission.artifact_id}", "inclusion valid", found.usable,
@@ -719,13 +798,16 @@ class Auditor:
                      f"registered weights of the included updates sum to {included}; the round records "
                      f"{chain_total}; the aggregate header {posted.weights_total}")
 
-    def _model_parents_check(self, round_: int, version: int, aggregate_id: int) -> Check:
-        registry, fid = self.context.registry, self.context.federation_id
-        stored = registry.model_version(fid, version)
-        model = registry.artifact(stored.global_model_artifact, from_block=self.context.from_block)
+    def _model_parents_check(self, round_: int, version: int, aggregate_id: int,
+                             federation: _FederationRecords | None) -> Check:
+        stored = self._model_version(version)
+        if federation is not None and stored.global_model_artifact in federation.artifacts:
+            model = federation.artifacts[stored.global_model_artifact]
+        else:
+            model = self.context.registry.artifact(stored.global_model_artifact, from_block=self.context.from_block)
         expected = [aggregate_id]
         if stored.parent_version:
-            expected.append(registry.model_version(fid, stored.parent_version).global_model_artifact)
+            expected.append(self._model_version(stored.parent_version).global_model_artifact)
         ok = model.kind == ArtifactKind.GLOBAL_MODEL and list(model.parents) == expected and stored.round == round_
         return Check(f"model v{version}", "lineage", ok,
                      f"model #{model.artifact_id} derives from {list(model.parents)}, expected {expected}",

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from phe import paillier
 
 from clients.he import public_key_from_bytes
 from registry.chain import ArtifactInput, ModelRegistry, events
 from registry.roles.errors import ChainMismatchError
-from registry.store import ArtifactStore, ArtifactTooLargeError, StoredArtifact
+from registry.roles.verified_cache import VerifiedContents
+from registry.store import ArtifactStore, ArtifactTooLargeError, StoreError, StoredArtifact
 
 DEFAULT_MAX_UPDATE_BYTES = 64 << 20
 """Largest encrypted update any party fetches (64 MiB; a 2048-bit update of 1M values is ~7.5 MB)."""
@@ -64,12 +65,15 @@ class FederationContext:
         store: The verified IPFS store.
         federation_id: The federation.
         from_block: First block to read events from (the registry's deployment block).
+        verified: Verified contents to answer :meth:`fetch_verified` from and record into (a long-lived
+            reader's, see :mod:`registry.roles.verified_cache`); ``None`` fetches and checks every time.
     """
 
     registry: ModelRegistry
     store: ArtifactStore
     federation_id: int
     from_block: int = 0
+    verified: VerifiedContents | None = field(default=None, compare=False)
 
     def fetch_verified(self, record: events.ArtifactRegistered, max_size: int = DEFAULT_MAX_ARTIFACT_BYTES) -> bytes:
         """The artifact's bytes, checked against the chain: event digest vs contract storage, then CID, sha256
@@ -83,12 +87,24 @@ class FederationContext:
         """
         if record.size > max_size:
             raise ArtifactTooLargeError(record.cid, max_size)
-        if not self.registry.verify_artifact(record):
-            raise ChainMismatchError(
-                f"artifact #{record.artifact_id} ({record.kind.name}, CID {record.cid}) does not match the digest "
-                f"in contract storage at {self.registry.address}; do not use it, and check the RPC node"
-            )
-        return self.store.get_bytes(record.cid, expected_sha256=record.sha256.hex(), expected_size=record.size)
+        # The event digest is in the key: a node answering another record for the same id misses.
+        key = (self.registry.address, record.artifact_id, record.digest())
+        if self.verified is not None and (kept := self.verified.get(key)) is not None:
+            return kept
+        try:
+            if not self.registry.verify_artifact(record):
+                raise ChainMismatchError(
+                    f"artifact #{record.artifact_id} ({record.kind.name}, CID {record.cid}) does not match the "
+                    f"digest in contract storage at {self.registry.address}; do not use it, and check the RPC node"
+                )
+            data = self.store.get_bytes(record.cid, expected_sha256=record.sha256.hex(), expected_size=record.size)
+        except (ChainMismatchError, StoreError):
+            if self.verified is not None:
+                self.verified.evict(key)
+            raise
+        if self.verified is not None:
+            self.verified.put(key, data)
+        return data
 
     def epoch_keys(self, epoch: int) -> EpochKeys:
         """The public key and encoding digest of key ``epoch``, verified against the chain."""
@@ -107,4 +123,9 @@ class FederationContext:
 
     def as_account(self, registry: ModelRegistry) -> FederationContext:
         """The same federation seen through another party's registry wrapper."""
-        return FederationContext(registry, self.store, self.federation_id, self.from_block)
+        return FederationContext(registry, self.store, self.federation_id, self.from_block, self.verified)
+
+    def refetching(self) -> FederationContext:
+        """The same context fetching and checking every artifact anew (an explicit verify), still recording what
+        it finds in its verified contents, if any."""
+        return replace(self, verified=self.verified.refreshing()) if self.verified is not None else self

@@ -219,16 +219,30 @@ def test_verify_buttons_run_the_auditors_checks(explorer, federation, registry, 
     assert page.locator("h1 [data-testid='badge']").get_attribute("data-ok") == "true"
 
 
-def test_chain_reads_are_cached_until_the_next_block(federation, registry, store) -> None:
+def test_chain_reads_are_cached_until_the_next_block_and_verified_contents_beyond(federation, registry, store,
+                                                                                 monkeypatch) -> None:
     data = ExplorerData(registry, store)
     fid = federation.federation_id
+    fetched: list[str] = []
+    get_bytes = store.get_bytes
+    monkeypatch.setattr(store, "get_bytes", lambda cid, **kw: fetched.append(cid) or get_bytes(cid, **kw))
     lineage, rounds = data.lineage(fid, 3), data.round(fid, 2)
+    artifacts = {a.cid for r in lineage.rounds for a in r.artifacts}
+    assert artifacts <= set(fetched) and len(fetched) == len(set(fetched))  # each artifact fetched once
     assert data.lineage(fid, 3) is lineage and data.round(fid, 2) is rounds
     assert data.lineage(fid, 2) == Lineage(fid, 2, lineage.rounds[1:])  # cut from v3's, not recomputed
+    fetched.clear()
     assert data.verify_round(fid, 2).ok and data.lineage(fid, 3) is lineage  # a passing verify keeps the cache
+    round_two = lineage.rounds[1]
+    outputs = [u.artifact for u in round_two.included + round_two.excluded] + [
+        round_two.aggregate, round_two.global_model, round_two.metrics]
+    assert {a.cid for a in outputs} <= set(fetched)  # an explicit verify re-fetches every artifact of the round
     registry.w3.provider.make_request("evm_mine", [])
+    fetched.clear()
     again = data.lineage(fid, 3)
     assert again is not lineage and again == lineage and data.round(fid, 2) is not rounds
+    assert fetched == []  # the chain is read again, the verified contents are not fetched again
+    assert "B)" in repr(data.verified) and "0x" not in repr(data.verified)  # sizes, never contents
 
 
 def _damage(devnet, marker: bytes) -> None:  # type: ignore[no-untyped-def]
