@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import sys
 import threading
+from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.table import Table
 
-from registry.commands.party import configured_registry
+from registry.commands.party import configured_registry, open_party
 from registry.explorer.app import create_app
 from registry.explorer.data import ExplorerData
 from registry.explorer.server import DEFAULT_PORT, LOOPBACK, bind, serve
@@ -21,17 +22,23 @@ def explorer(
     federation: Optional[int] = typer.Option(None, "--federation", help="Open this federation's page first."),
     host: str = typer.Option(LOOPBACK, "--host", help="Only 127.0.0.1 is accepted: the explorer has no "
                              "authentication."),
+    keystore: Optional[Path] = typer.Option(
+        None, "--keystore", help="A member's keystore (analyst, custodian or auditor granted the model key): under "
+        "threshold custody, re-check every partial decryption's proof and the combination with its model key. "
+        "Passphrase from FLEP_PASSPHRASE or a prompt."),
 ) -> None:
     """Browse and re-verify the configured registry in a web browser: federations, model versions and their
     accuracy, each version's lineage graph, round timelines with gas and DP, grants and revocations; every
     artifact with its verification badge and a verify button (the checks of `flep verify`). Read-only; serves
-    on 127.0.0.1 only; Ctrl-C stops it.
+    on 127.0.0.1 only; Ctrl-C stops it. Under threshold custody the partial decryptions' proofs and the
+    combination are re-checked with --keystore's model keys (a member's), else reported as skipped.
 
     \f
     Raises:
         ConfigError: If the host is not 127.0.0.1, the port is taken, or no chain, registry or IPFS node is
             configured.
         UnknownFederationError: If --federation names no federation.
+        KeystoreError: If --keystore does not open with the passphrase.
     """
     sock = bind(host, port)  # refuses any other host before anything is read
     try:
@@ -39,13 +46,16 @@ def explorer(
         count = registry.federation_count()
         if federation is not None:
             registry.federation(federation)
-        data = ExplorerData(registry, store)
+        member = open_party(keystore) if keystore is not None else None
+        data = ExplorerData(registry, store, member=member)
         app = create_app(data)
     except BaseException:
         sock.close()
         raise
     url = f"http://{LOOPBACK}:{sock.getsockname()[1]}/" + (f"federation/{federation}" if federation else "")
     typer.echo(f"audit explorer of registry {registry.address} ({count} federation(s)), read-only: {url}")
+    if member is not None:
+        typer.echo(f"partial decryptions re-checked with the model keys of {member.address}")
     typer.echo("Ctrl-C stops it")
     sys.stdout.flush()
     threading.Thread(target=data.warm, name="explorer-warm", daemon=True).start()

@@ -43,7 +43,9 @@ from registry.roles import (
     TimelineEntry,
     Verification,
     VerifiedContents,
+    member_model_key,
 )
+from registry.keystore import Keystore
 from registry.store import ArtifactStore, StoreError
 
 T = TypeVar("T")
@@ -144,12 +146,18 @@ class ExplorerData:
         registry: The registry, read-only (any account; the explorer sends no transaction).
         store: The verified IPFS store.
         from_block: First block to read events from.
+        member: A member's opened keystore (an analyst, custodian or auditor granted the model key): under
+            threshold custody every partial decryption's proof and the combination are re-checked with its
+            model key of each epoch, instead of being reported as skipped. Nothing of it is shown.
     """
 
-    def __init__(self, registry: ModelRegistry, store: ArtifactStore, from_block: int = 0) -> None:
+    def __init__(self, registry: ModelRegistry, store: ArtifactStore, from_block: int = 0,
+                 member: Keystore | None = None) -> None:
         self.registry = registry
         self.store = store
         self.from_block = from_block
+        self.member = member
+        self._model_keys: dict[int, Callable[[int], bytes]] = {}  # by federation; kept: grants open once
         self._lock = threading.RLock()
         self._block: int | None = None
         self._cache: dict[Hashable, Any] = {}
@@ -213,7 +221,14 @@ class ExplorerData:
         return self._auditors[federation_id]
 
     def _new_auditor(self, context: FederationContext, facts: ChainFacts | None = None) -> Auditor:
-        return Auditor(context, facts=facts)
+        """An auditor of ``context``, with the member's model keys when the explorer was given a keystore."""
+        keys = None
+        if self.member is not None:
+            fid = context.federation_id
+            if fid not in self._model_keys:
+                self._model_keys[fid] = member_model_key(self.context(fid), self.member)
+            keys = self._model_keys[fid]
+        return Auditor(context, model_key_for=keys, facts=facts)
 
     # ------------------------------------------------------------------ pages
 

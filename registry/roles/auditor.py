@@ -97,8 +97,10 @@ ROUND_EVENTS: tuple[type[events.EventRecord], ...] = (
     events.RoundFinalized,
     events.RoundAborted,
     events.ArtifactRegistered,
+    events.PartialDecryptionSubmitted,
 )
-"""The events of a round's timeline (all indexed by federation and round)."""
+"""The events of a round's timeline (all indexed by federation and round); custodians' partial decryptions
+under threshold custody."""
 
 
 @dataclass(frozen=True)

@@ -249,3 +249,109 @@ def screenshot():  # type: ignore[no-untyped-def]
         page.screenshot(path=str(path), full_page=True)
         return path
     return save
+
+
+CUSTODIAN_PASSPHRASE = "explorer-custodians"
+CUSTODIAN_ACCOUNTS = (40, 41, 42)
+"""Development accounts of the threshold federation's custodians (funded by the fixture)."""
+
+
+@dataclass(frozen=True)
+class ThresholdFederation:
+    """A second federation of the module's registry whose only key epoch is shared 2 of 3 custodians, and its
+    one round, finalized from the partials of custodians 1 and 2.
+
+    Attributes:
+        federation_id: The federation.
+        round: Its finalized round (model version 1).
+        epoch: The shared key epoch.
+        custodians: The three custodians' accounts, by index.
+        member_keystore: Custodian 3's keystore (it posted nothing, but holds the epoch's model key).
+        passphrase: The keystores' passphrase.
+    """
+
+    federation_id: int
+    round: int
+    epoch: int
+    custodians: tuple[str, ...]
+    member_keystore: Path
+    passphrase: str
+
+
+@pytest.fixture(scope="module")
+def threshold_federation(registry: ModelRegistry, store: ArtifactStore,
+                         tmp_path_factory: pytest.TempPathFactory) -> ThresholdFederation:
+    """The federation of :class:`ThresholdFederation`, every party stepped in-process (the custodians as
+    agents), with a logistic model's plan so that the combination can be re-checked against the model."""
+    from registry.keystore import Keystore
+    from registry.roles import publish_encryption_key, run_ceremony
+    from registry.roles.agents import CustodianAgent
+    from registry.roles.context import fund_accounts
+    from registry.roles.plan import TrainingPlan, publish_plan
+
+    directory = tmp_path_factory.mktemp("custodians")
+    admin, owner, a1, a2, aggregator = (registry.as_account(dev_account(i)) for i in (1, 2, 3, 4, 6))
+    fid = registry.create_federation(admin.account, 2, CodecKeyPolicy.PER_DATA_OWNER).value
+    for role, party in [(Role.DATA_OWNER, owner), (Role.ANALYST, a1), (Role.ANALYST, a2),
+                        (Role.AGGREGATOR, aggregator)]:
+        admin.grant_role(fid, role, party.account)
+    keystores = [Keystore.create(directory / f"custodian-{i + 1}", CUSTODIAN_PASSPHRASE,
+                                 private_key=dev_account(n).key, scrypt_n=2**10)
+                 for i, n in enumerate(CUSTODIAN_ACCOUNTS)]
+    fund_accounts(registry.w3, dev_account(0), [k.address for k in keystores], 10**19)
+    for keystore in keystores:
+        publish_encryption_key(registry.as_account(keystore.account), keystore)
+
+    def context(party: ModelRegistry) -> FederationContext:
+        return FederationContext(party, store, fid)
+
+    plan = TrainingPlan.sized("logistic", 3, ENCODING, local_epochs=1, lr=0.1)
+    publish_plan(context(admin), plan)
+    epoch = run_ceremony(context(admin), [k.address for k in keystores], 2, ENCODING, 1024).epoch
+    public_key = context(admin).epoch_keys(epoch).public_key
+    deadline = registry.w3.eth.get_block("latest")["timestamp"] + 3600
+    round_ = admin.open_round(fid, deadline).value
+    for i, analyst in enumerate((a1, a2)):
+        data = f"threshold cipher sheet of {analyst.account} in {registry.address}".encode()
+        dataset = _as_input(store, data)
+        dataset_id = owner.register_dataset(fid, dataset, SAMPLES).value
+        owner.grant_key(fid, KeyKind.CODEC_KEY, analyst.account, dataset.cid,
+                        hashlib.sha256(f"codec grant {fid} {analyst.account}".encode()).digest())
+        values = np.random.default_rng(100 + i).uniform(-0.05, 0.05, plan.num_values)
+        blob = encrypt_update(public_key, values, WEIGHT, ENCODING, UpdateContext(fid, round_, epoch, analyst.account),
+                              workers=1).to_bytes(public_key)
+        analyst.submit_update(fid, round_, _as_input(store, blob), WEIGHT, [dataset_id])
+    Aggregator(context(aggregator), plan.num_values).aggregate_round(round_)
+    agents = [CustodianAgent(context(registry.as_account(k.account)), k, grace_seconds=0) for k in keystores[:2]]
+    for agent in reversed(agents):  # custodian 2 posts first; custodian 1 posts and combines
+        for _ in range(5):
+            if agent.step() is None:
+                break
+    assert registry.federation(fid).model_version_count == 1
+    return ThresholdFederation(fid, round_, epoch, tuple(k.address for k in keystores), directory / "custodian-3",
+                               CUSTODIAN_PASSPHRASE)
+
+
+@pytest.fixture(scope="module")
+def member_explorer(devnet_manager: Devnet, federation: ExplorerFederation,
+                    threshold_federation: ThresholdFederation) -> Iterator[Explorer]:
+    """`flep explorer --keystore` with custodian 3's keystore, the passphrase in FLEP_PASSPHRASE."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLEP_")}
+    env.update(FLEP_HOME=str(devnet_manager.home), FLEP_REGISTRY_ADDRESS=federation.registry_address,
+               FLEP_PASSPHRASE=threshold_federation.passphrase, PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "registry", "explorer", "--port", "0", "--keystore",
+         str(threshold_federation.member_keystore)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    banner = _read_line(process, deadline)
+    try:
+        assert "read-only: http://127.0.0.1:" in banner, (banner, process.stderr.read() if process.poll() else "")
+        # The next lines were printed with the first, and may sit in the pipe's read buffer already (where
+        # select does not see them): read them directly.
+        banner += process.stdout.readline()
+        url = banner.splitlines()[0].rsplit(" ", 1)[1].strip()
+        yield Explorer(process, url.rstrip("/"), banner)
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(10)

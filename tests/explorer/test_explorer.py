@@ -9,6 +9,7 @@ The tests share one federation and one server and run in file order: the damage 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import time
 from pathlib import Path
@@ -21,6 +22,8 @@ from registry.chain import ArtifactKind, ModelRegistry
 from registry.cli import app
 from registry.config import PROJECT_ROOT, ConfigError
 from registry.explorer import ExplorerData, bind
+from registry.explorer.graph import short
+from registry.keystore.errors import WrongPassphraseError
 from registry.roles import Auditor, FederationContext, Lineage
 from registry.store import ArtifactStore
 
@@ -243,6 +246,79 @@ def test_chain_reads_are_cached_until_the_next_block_and_verified_contents_beyon
     assert again is not lineage and again == lineage and data.round(fid, 2) is not rounds
     assert fetched == []  # the chain is read again, the verified contents are not fetched again
     assert "B)" in repr(data.verified) and "0x" not in repr(data.verified)  # sizes, never contents
+
+
+def test_a_threshold_lineage_shows_the_custodians_whose_partials_combined(explorer, threshold_federation,
+                                                                          page, screenshot) -> None:
+    t = threshold_federation
+    page.goto(f"{explorer.url}/federation/{t.federation_id}/model/1")
+    graph = page.locator('[data-testid="lineage-graph"]')
+    node = graph.locator('[data-kind="round"]')
+    assert node.count() == 1
+    text = node.text_content()
+    c1, c2, c3 = t.custodians
+    assert f"custodians {short(c1)}, {short(c2)} (2 of 2)" in text  # t = 2, two partials registered
+    assert c1 in text and c2 in text and c3 not in text  # the tooltip names them in full, and only them
+    assert graph.locator('[data-ok="false"]').count() == 0
+    decrypted = page.locator(f"#round-{t.round}").inner_text()
+    assert "2 needed, 2 registered" in decrypted and "partial 1 (used)" in decrypted and "partial 2 (used)" in decrypted
+    assert "partial 3" not in decrypted
+    screenshot(page, "lineage-threshold")
+
+
+def test_a_threshold_round_lists_its_partial_decryptions(explorer, threshold_federation, registry, store, page,
+                                                        screenshot) -> None:
+    t = threshold_federation
+    page.goto(f"{explorer.url}/federation/{t.federation_id}/round/{t.round}")
+    timeline = Auditor(FederationContext(registry, store, t.federation_id)).timeline(t.round)
+    assert page.locator('[data-testid="timeline-row"]').count() == len(timeline)
+    partials = page.locator('[data-testid="timeline-row"][data-event="PartialDecryptionSubmitted"]')
+    assert partials.count() == 2
+    assert [partials.nth(i).locator(".details").inner_text() for i in range(2)] == [
+        f"round={t.round} custodian={custodian} index={index} artifact_id={e.record.artifact_id}"
+        for e, (index, custodian) in zip([e for e in timeline if e.record.event_name == "PartialDecryptionSubmitted"],
+                                         [(2, t.custodians[1]), (1, t.custodians[0])])]
+    checks = page.locator('[data-testid="round-checks"] li')
+    texts = [checks.nth(i).inner_text() for i in range(checks.count())]
+    assert any(", partial proofs: skipped" in x for x in texts) and not any(", proof:" in x for x in texts)
+    assert page.locator("h1 [data-testid='badge']").get_attribute("data-ok") == "true"
+    screenshot(page, "round-threshold")
+
+
+def test_with_a_members_keystore_the_partial_proofs_and_combination_are_rechecked(member_explorer,
+                                                                                 threshold_federation,
+                                                                                 page) -> None:
+    t = threshold_federation
+    assert f"re-checked with the model keys of {t.custodians[2]}" in member_explorer.banner
+    url = f"{member_explorer.url}/federation/{t.federation_id}/round/{t.round}"
+    page.goto(url)
+    checks = page.locator('[data-testid="round-checks"] li')
+    texts = [checks.nth(i).inner_text() for i in range(checks.count())]
+    proofs = [x for x in texts if ", proof: " in x]
+    assert len(proofs) == 2 and all(x.startswith("ok ") and x.endswith("its proof verifies") for x in proofs)
+    assert [x.split(":")[0] for x in texts if ", combination:" in x] == ["ok model v1, combination"]
+    assert not any("skipped" in x for x in texts)
+    assert page.locator("h1 [data-testid='badge']").get_attribute("data-ok") == "true"
+    # The verify button runs the same re-checks; nothing of the keystore's secrets is ever shown.
+    page.locator("h1 form.verify button").click()
+    page.wait_for_selector('h1 form.verify[data-done="true"]')
+    assert page.locator("h1 [data-testid='badge']").get_attribute("data-ok") == "true"
+    for path in (url, f"/federation/{t.federation_id}/model/1"):
+        html = requests.get(path if path.startswith("http") else member_explorer.url + path, timeout=60).text
+        assert t.passphrase not in html and "proof verifies" in html
+    assert t.passphrase not in member_explorer.banner
+
+
+def test_a_keystore_that_does_not_open_stops_the_explorer_before_it_serves(devnet_manager, federation,
+                                                                          threshold_federation) -> None:
+    wrong = "not-the-passphrase-" + threshold_federation.passphrase[::-1]
+    env = {k: None for k in os.environ if k.startswith("FLEP_")}
+    env.update(FLEP_HOME=str(devnet_manager.home), FLEP_REGISTRY_ADDRESS=federation.registry_address,
+               FLEP_PASSPHRASE=wrong)
+    result = CliRunner().invoke(app, ["explorer", "--port", "0", "--keystore",
+                                      str(threshold_federation.member_keystore)], env=env)
+    assert result.exit_code == 1 and isinstance(result.exception, WrongPassphraseError)
+    assert wrong not in str(result.exception) + result.output and "read-only" not in result.output
 
 
 def _damage(devnet, marker: bytes) -> None:  # type: ignore[no-untyped-def]
