@@ -113,7 +113,7 @@ def bench(
     table = Table(title="audit explorer page loads (seconds, HTTP on 127.0.0.1)")
     for column, justify in (("page", "left"), ("path", "left"), ("cold", "right"), ("cached", "right"),
                             ("next block", "right"), ("bytes", "right")):
-        table.add_column(column, justify=justify)
+        table.add_column(column, justify=justify, overflow="fold")
     for name in PAGES:
         page = result.pages[name]
         table.add_row(name, literal(page.path), f"{page.cold:.3f}", f"{page.cached:.3f}",

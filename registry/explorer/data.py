@@ -261,17 +261,12 @@ class ExplorerData:
         """Every model version of the federation with its metrics' accuracy, the metrics verified."""
         def compute() -> list[VersionSummary]:
             count = self.registry.federation(federation_id).model_version_count
-            auditor, context = self._auditor(federation_id), self.context(federation_id)
-            records = {r.artifact_id: r for r in self.registry.artifacts(federation_id=federation_id,
-                                                                         from_block=self.from_block)}
             stored_versions = [self.registry.model_version(federation_id, v) for v in range(1, count + 1)]
-            checks = auditor.verify_artifacts([s.metrics_artifact for s in stored_versions])
+            fetched = self._auditor(federation_id).fetch_artifacts([s.metrics_artifact for s in stored_versions])
             found = []
             for version, stored in enumerate(stored_versions, 1):
-                check = checks[stored.metrics_artifact]
-                accuracy = None
-                if check.ok and stored.metrics_artifact in records:
-                    accuracy = _accuracy(context, records[stored.metrics_artifact])
+                check, metrics = fetched[stored.metrics_artifact]
+                accuracy = _accuracy(metrics) if metrics is not None else None
                 found.append(VersionSummary(version, stored.round, stored.parent_version,
                                             stored.global_model_artifact, stored.metrics_artifact, check, accuracy))
             return found
@@ -389,11 +384,11 @@ def _ok(cached: Any) -> bool:
     return True
 
 
-def _accuracy(context: FederationContext, record: events.ArtifactRegistered) -> float | None:
-    """The ``accuracy`` of a metrics artifact (untrusted JSON): a finite number, else ``None``."""
+def _accuracy(metrics: bytes) -> float | None:
+    """The ``accuracy`` of a verified metrics report (untrusted JSON): a finite number, else ``None``."""
     try:
-        value = json.loads(context.fetch_verified(record)).get("accuracy")
-    except (RoleError, StoreError, ValueError, AttributeError):
+        value = json.loads(metrics).get("accuracy")
+    except (ValueError, AttributeError):
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None

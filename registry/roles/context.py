@@ -77,7 +77,8 @@ class FederationContext:
 
     def fetch_verified(self, record: events.ArtifactRegistered, max_size: int = DEFAULT_MAX_ARTIFACT_BYTES) -> bytes:
         """The artifact's bytes, checked against the chain: event digest vs contract storage, then CID, sha256
-        and registered size while streaming (a larger or endless artifact is cut off, never buffered).
+        and registered size while streaming (a larger or endless artifact is cut off, never buffered). With
+        :attr:`verified`, bytes that verified before under the same record are answered from memory.
 
         Raises:
             ArtifactTooLargeError: If the registered size exceeds ``max_size`` (nothing is fetched).
@@ -87,24 +88,29 @@ class FederationContext:
         """
         if record.size > max_size:
             raise ArtifactTooLargeError(record.cid, max_size)
+        if self.verified is None:
+            return self._fetch_checked(record)
         # The event digest is in the key: a node answering another record for the same id misses.
         key = (self.registry.address, record.artifact_id, record.digest())
-        if self.verified is not None and (kept := self.verified.get(key)) is not None:
+        kept = self.verified.get(key)
+        if kept is not None:
             return kept
         try:
-            if not self.registry.verify_artifact(record):
-                raise ChainMismatchError(
-                    f"artifact #{record.artifact_id} ({record.kind.name}, CID {record.cid}) does not match the "
-                    f"digest in contract storage at {self.registry.address}; do not use it, and check the RPC node"
-                )
-            data = self.store.get_bytes(record.cid, expected_sha256=record.sha256.hex(), expected_size=record.size)
+            data = self._fetch_checked(record)
         except (ChainMismatchError, StoreError):
-            if self.verified is not None:
-                self.verified.evict(key)
+            self.verified.evict(key)
             raise
-        if self.verified is not None:
-            self.verified.put(key, data)
+        self.verified.put(key, data)
         return data
+
+    def _fetch_checked(self, record: events.ArtifactRegistered) -> bytes:
+        """The artifact's bytes, its event checked against contract storage and its bytes against the event."""
+        if not self.registry.verify_artifact(record):
+            raise ChainMismatchError(
+                f"artifact #{record.artifact_id} ({record.kind.name}, CID {record.cid}) does not match the digest "
+                f"in contract storage at {self.registry.address}; do not use it, and check the RPC node"
+            )
+        return self.store.get_bytes(record.cid, expected_sha256=record.sha256.hex(), expected_size=record.size)
 
     def epoch_keys(self, epoch: int) -> EpochKeys:
         """The public key and encoding digest of key ``epoch``, verified against the chain."""
