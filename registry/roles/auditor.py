@@ -396,17 +396,9 @@ class Auditor:
         record = self.context.registry.artifact(artifact_id, from_block=self.context.from_block)
         return Verification(f"artifact #{artifact_id}", (self._content(record),))
 
-    def verify_artifacts(self, artifact_ids: list[int]) -> dict[int, Check]:
-        """The content check of each of the federation's artifacts ``artifact_ids``, their records read in one
-        query (e.g. every model version's metrics).
-
-        Raises:
-            UnknownArtifactError: If the federation registered no such artifact (a ``ChainError``).
-        """
-        return {i: check for i, (check, _) in self.fetch_artifacts(artifact_ids).items()}
-
     def fetch_artifacts(self, artifact_ids: list[int]) -> dict[int, tuple[Check, bytes | None]]:
-        """As :meth:`verify_artifacts`, with each artifact's verified bytes (``None`` when its check failed).
+        """The content check of each of the federation's artifacts ``artifact_ids``, with its verified bytes
+        (``None`` when the check failed); their records are read in one query (e.g. every version's metrics).
 
         Raises:
             UnknownArtifactError: If the federation registered no such artifact (a ``ChainError``).
