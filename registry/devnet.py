@@ -68,21 +68,61 @@ def dev_addresses(count: int = DEV_ACCOUNTS) -> list[str]:
     return [dev_account(i).address for i in range(count)]
 
 
+def _boot_seconds(proc: psutil.Process) -> float:
+    """When ``proc`` started, in seconds after boot, exact and unaffected by clock steps.
+
+    Read from the kernel's start ticks (``/proc/PID/stat`` field 22); psutil's public
+    ``create_time`` adds the wall-clock boot time, which shifts when the clock is stepped.
+    """
+    try:
+        stat = Path(f"/proc/{proc.pid}/stat").read_text()
+    except OSError as exc:
+        raise psutil.NoSuchProcess(proc.pid) from exc
+    return int(stat.rpartition(")")[2].split()[19]) / os.sysconf("SC_CLK_TCK")
+
+
+def _boot_id() -> str:
+    """This boot's id: boot-relative start times are only comparable within one boot."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
 @dataclass
 class ProcessRecord:
-    """A started server process, identified by pid and start time."""
+    """A started server process, identified by pid and start time.
+
+    The start time is kept relative to boot (``boot_seconds``), never as wall-clock time:
+    the wall-clock start psutil derives moves whenever the system clock is stepped, and a
+    live server would then look like a reused pid and be lost to ``down``.
+    """
 
     name: str
     pid: int
-    create_time: float
+    boot_seconds: float
     port: int
     log: str
+    boot_id: str = ""
+
+    @classmethod
+    def of(cls, name: str, pid: int, port: int, log: str) -> ProcessRecord:
+        """The record of a process that was just started."""
+        return cls(name, pid, _boot_seconds(psutil.Process(pid)), port, log, _boot_id())
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ProcessRecord:
+        """Read a record; one written before boot-relative times (``create_time``) never matches a live process."""
+        if "boot_seconds" not in data:
+            return cls(data["name"], data["pid"], -1.0, data["port"], data["log"], "")
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
     def process(self) -> psutil.Process | None:
         """The live process, or ``None`` when it exited or the pid was reused."""
         try:
             proc = psutil.Process(self.pid)
-            if abs(proc.create_time() - self.create_time) > 1.0 or proc.status() == psutil.STATUS_ZOMBIE:
+            if (self.boot_id != _boot_id() or _boot_seconds(proc) != self.boot_seconds
+                    or proc.status() == psutil.STATUS_ZOMBIE):
                 return None
             return proc
         except psutil.Error:
@@ -105,7 +145,7 @@ class DevnetInfo:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DevnetInfo:
-        procs = {k: ProcessRecord(**v) for k, v in data.get("processes", {}).items()}
+        procs = {k: ProcessRecord.from_dict(v) for k, v in data.get("processes", {}).items()}
         fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k != "processes"}
         return cls(processes=procs, **fields)
 
@@ -265,7 +305,7 @@ class Devnet:
             proc = subprocess.Popen(
                 argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
             )
-        return ProcessRecord(name, proc.pid, psutil.Process(proc.pid).create_time(), port, str(log_path))
+        return ProcessRecord.of(name, proc.pid, port, str(log_path))
 
     def _wait(self, record: ProcessRecord, check: Any, deadline: float, what: str) -> None:
         while time.monotonic() < deadline:

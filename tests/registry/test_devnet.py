@@ -94,7 +94,7 @@ def test_crash_and_stale_devnet_file_are_recovered(devnet_factory: Callable[...,
     bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
         data = json.loads(devnet.file.read_text())
-        data["processes"] = {"anvil": {"name": "anvil", "pid": bystander.pid, "create_time": 1.0, "port": 1, "log": "x"}}
+        data["processes"] = {"anvil": {"name": "anvil", "pid": bystander.pid, "boot_seconds": 1.0, "port": 1, "log": "x"}}
         devnet.file.write_text(json.dumps(data))
         assert not devnet.status().running
         devnet.up()
@@ -134,3 +134,25 @@ def test_logs_hold_no_private_keys(devnet_manager: Devnet) -> None:
     for log in (devnet_manager.home / "logs").iterdir():
         text = log.read_text(errors="replace").lower()
         assert key not in text and "private key" not in text, f"{log} leaks key material"
+
+
+def test_a_process_record_survives_a_wall_clock_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    from registry.devnet import ProcessRecord
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        record = ProcessRecord.of("child", child.pid, 1, "x")
+        wall_start = psutil.Process(child.pid).create_time()
+        # The system clock jumps an hour (NTP step, VM resume): psutil's wall-clock start time moves with it.
+        stepped = psutil.boot_time() + 3600
+        monkeypatch.setattr(psutil._pslinux, "boot_time", lambda: stepped)
+        assert psutil.Process(child.pid).create_time() - wall_start > 3000
+        assert record.process() is not None and record.process().pid == child.pid
+        # Read back from the devnet file it is the same process; a record from before boot-relative times is not.
+        assert ProcessRecord.from_dict(json.loads(json.dumps(record.__dict__))).process() is not None
+        legacy = {"name": "child", "pid": child.pid, "create_time": psutil.Process(child.pid).create_time(),
+                  "port": 1, "log": "x"}
+        assert ProcessRecord.from_dict(legacy).process() is None
+    finally:
+        child.kill()
+        child.wait()
