@@ -28,7 +28,7 @@ test: setup lint slither test-solidity test-python
 
 # lint-imports checks the layer contracts in pyproject.toml ([tool.importlinter]).
 lint: setup
-	$(VENV)/bin/ruff check registry clients scripts tests
+	$(VENV)/bin/ruff check registry clients scripts tests flep_flower
 	$(VENV)/bin/lint-imports --no-cache
 
 # The explorer's browser tests drive Debian's Chromium (installed when missing, as root).

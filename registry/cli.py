@@ -81,6 +81,8 @@ class _RootGroup(_LazyGroup):
         "federation": _Lazy("registry.commands.federation", "Create and inspect federations."),
         "access": _Lazy("registry.commands.access", "Grant and revoke roles and keys; list who holds what."),
         "data": _Lazy("registry.commands.data", "Data owners: upload encrypted datasets."),
+        "flower": _Lazy("registry.flower.command", "Run rounds on Flower's Deployment Engine (SuperLink, one "
+                        "SuperNode per analyst)."),
         "explorer": _Lazy("registry.explorer.command", "The audit explorer: browse and re-verify lineage, rounds and "
                           "access in a browser (127.0.0.1, read-only).", "explorer"),
     }
@@ -95,6 +97,8 @@ class _BenchGroup(_LazyGroup):
                        "round.", "bench"),
         "threshold": _Lazy("registry.commands.he", "Threshold Paillier: custodians, verify, combine vs one key.",
                            "bench_threshold"),
+        "flower": _Lazy("registry.flower.command", "The same rounds natively and through Flower: wall time per "
+                        "round, overhead ratio, accuracy.", "bench"),
         "explorer": _Lazy("registry.explorer.command", "Audit explorer page loads over a scratch N x K federation.",
                           "bench"),
     }

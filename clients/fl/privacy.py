@@ -12,8 +12,6 @@ import math
 import warnings
 from dataclasses import dataclass
 
-from opacus.accountants.utils import get_noise_multiplier
-from opacus.validators import ModuleValidator
 from torch import nn
 
 from clients.fl.errors import DPConfigError
@@ -84,6 +82,8 @@ def noise_for_epsilon(
     if steps < 1:
         raise DPConfigError(f"steps must be >= 1, got {steps}")
     DPConfig(noise_multiplier=0.0, delta=delta, accountant=accountant).validate()
+    from opacus.accountants.utils import get_noise_multiplier  # Opacus is slow to import: only DP loads it
+
     try:
         with warnings.catch_warnings():
             # A conservative RDP bound (best order at the edge of the range) only makes σ larger: safe.
@@ -110,6 +110,8 @@ def check_dp_compatible(model: nn.Module) -> None:
     Raises:
         DPConfigError: Listing the offending layers (e.g. BatchNorm; use GroupNorm).
     """
+    from opacus.validators import ModuleValidator
+
     errors = ModuleValidator.validate(model, strict=False)
     if errors:
         details = "; ".join(str(e) for e in errors)

@@ -82,12 +82,22 @@ def run(
         with RunDisplay(rounds) as display:
             result = run_rounds(operator.address, operator, store, home, faucet, config, display.update)
     if json_out:
-        emit_json({"registry": result.registry_address, "federation": result.federation_id,
-                   "directory": result.directory, "rounds": [asdict(r) for r in result.rounds],
-                   "dp": _plan_dp_json(result),
-                   "revoked": result.revoked, "revoked_reads_latest_model": result.revoked_reads_latest_model,
-                   "exited": result.exited})
+        emit_json(run_json(result))
         return
+    print_run(result)
+
+
+def run_json(result: RunResult) -> dict[str, object]:
+    """What ``--json`` prints for a run: per-round accuracy, DP, gas, phases and CIDs."""
+    return {"registry": result.registry_address, "federation": result.federation_id,
+            "directory": result.directory, "rounds": [asdict(r) for r in result.rounds],
+            "dp": _plan_dp_json(result),
+            "revoked": result.revoked, "revoked_reads_latest_model": result.revoked_reads_latest_model,
+            "exited": result.exited}
+
+
+def print_run(result: RunResult) -> None:
+    """A run's rounds as a table, then what the table cannot show (DP, revocation, dropouts, custodians)."""
     table = Table(title=f"federation {result.federation_id}: {len(result.rounds)} round(s)")
     for column in ("round", "status", "version", "accuracy", "epsilon", "cum. epsilon", "included", "excluded",
                    "gas", "seconds", "model CID"):
@@ -116,6 +126,7 @@ def run(
         exits = ", ".join(f"{name} (code {code})" for name, code in sorted(result.exited.items()))
         console.print(f"agent processes that exited during the run: {literal(exits)}")
     console.print(f"keystores and agent logs: {literal(result.directory)}")
+
 
 
 def _dp_request(dp: bool, target_epsilon: float | None, noise_multiplier: float | None, max_grad_norm: float,

@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from opacus.accountants import create_accountant
 
 from clients.fl import DPConfig, DPConfigError, build_model, get_flat_params
 from clients.he import EncodingParams, InvalidParametersError, encoding_digest
@@ -142,6 +141,8 @@ class TrainingPlan:
         for samples in round_samples:
             batches = math.ceil(samples / min(self.batch_size, samples))
             history.append((self.dp.noise_multiplier, 1.0 / batches, batches * self.local_epochs))
+        from opacus.accountants import create_accountant  # Opacus is slow to import: only DP plans load it
+
         accountant = create_accountant(self.dp.accountant)
         accountant.load_state_dict({"history": history, "mechanism": accountant.mechanism()})
         with warnings.catch_warnings():

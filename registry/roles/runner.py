@@ -221,15 +221,10 @@ def run_rounds(registry_address: str, rpc: ModelRegistry, store: ArtifactStore, 
             analyst process is a dropout, not an error: see ``RoundReport.missing`` and ``RunResult.exited``.
         DPConfigError: If no noise multiplier reaches the target ε.
     """
-    config.check()
-    passphrase = config.passphrase or os.environ.get(PASSPHRASE_ENV) or secrets.token_urlsafe(24)
-    directory = home / "runs" / time.strftime("run-%Y%m%d-%H%M%S")
-    directory.mkdir(parents=True, exist_ok=False)
-    parties = ["admin", "owner", "aggregator", *config.decryptors] + [f"analyst-{i + 1}" for i in range(config.analysts)]
-    keystores = {p: Keystore.create(directory / "keystores" / p.replace(" ", "-"), passphrase) for p in parties}
-    fund_accounts(rpc.w3, faucet, [k.address for k in keystores.values()], FUNDING_WEI)
-    setup = _set_up(rpc, store, keystores, config, progress)
-    agents = _start_agents(registry_address, home, directory, keystores, setup.federation_id, passphrase, progress)
+    prepared = prepare_run(rpc, store, home, faucet, config, progress)
+    setup, keystores = prepared.setup, prepared.keystores
+    agents = start_agents(registry_address, home, prepared.directory, keystores, setup.federation_id,
+                          prepared.passphrase, progress)
     agents.threshold = config.threshold
     reports, revoked = [], ""
     try:
@@ -242,11 +237,41 @@ def run_rounds(registry_address: str, rpc: ModelRegistry, store: ArtifactStore, 
     finally:
         agents.stop()
     outcome = _revoked_reads(setup, rpc, store, keystores, revoked) if revoked else ""
-    return RunResult(registry_address, setup.federation_id, str(directory), tuple(reports), revoked, outcome,
-                     setup.plan.dp, dict(agents.exited))
+    return RunResult(registry_address, setup.federation_id, str(prepared.directory), tuple(reports), revoked,
+                     outcome, setup.plan.dp, dict(agents.exited))
 
 
-def _revoke_and_rotate(setup: _Setup, rpc: ModelRegistry, store: ArtifactStore, keystores: dict[str, Keystore],
+@dataclass(frozen=True)
+class PreparedRun:
+    """A federation set up for a run: its directory (keystores and logs), every party's keystore by name, the
+    keystores' passphrase, and the admin's view of the federation."""
+
+    directory: Path
+    keystores: dict[str, Keystore]
+    passphrase: str = field(repr=False)
+    setup: RunSetup
+
+
+def prepare_run(rpc: ModelRegistry, store: ArtifactStore, home: Path, faucet, config: RunConfig,
+                progress=lambda line: None) -> PreparedRun:
+    """Check ``config``, make a keystore and a funded account per party under ``home/runs``, and set up the
+    federation as its admin and data owner (roles, key epoch, plan, datasets, sealed codec keys).
+
+    Raises:
+        RunError: If ``config`` is inconsistent.
+        DPConfigError: If no noise multiplier reaches the target ε.
+    """
+    config.check()
+    passphrase = config.passphrase or os.environ.get(PASSPHRASE_ENV) or secrets.token_urlsafe(24)
+    directory = home / "runs" / time.strftime("run-%Y%m%d-%H%M%S")
+    directory.mkdir(parents=True, exist_ok=False)
+    parties = ["admin", "owner", "aggregator", *config.decryptors] + [f"analyst-{i + 1}" for i in range(config.analysts)]
+    keystores = {p: Keystore.create(directory / "keystores" / p.replace(" ", "-"), passphrase) for p in parties}
+    fund_accounts(rpc.w3, faucet, [k.address for k in keystores.values()], FUNDING_WEI)
+    return PreparedRun(directory, keystores, passphrase, _set_up(rpc, store, keystores, config, progress))
+
+
+def _revoke_and_rotate(setup: RunSetup, rpc: ModelRegistry, store: ArtifactStore, keystores: dict[str, Keystore],
                        config: RunConfig, progress) -> str:
     """Admin removes the last analyst; the key holder makes a new key pair; the admin starts the next epoch."""
     name = f"analyst-{config.analysts}"
@@ -258,7 +283,7 @@ def _revoke_and_rotate(setup: _Setup, rpc: ModelRegistry, store: ArtifactStore, 
     return name
 
 
-def _revoked_reads(setup: _Setup, rpc: ModelRegistry, store: ArtifactStore, keystores: dict[str, Keystore],
+def _revoked_reads(setup: RunSetup, rpc: ModelRegistry, store: ArtifactStore, keystores: dict[str, Keystore],
                    name: str) -> str:
     """What the revoked analyst gets when it tries to read the latest model with its own keystore."""
     fid = setup.federation_id
@@ -273,7 +298,9 @@ def _revoked_reads(setup: _Setup, rpc: ModelRegistry, store: ArtifactStore, keys
 
 
 @dataclass
-class _Setup:
+class RunSetup:
+    """The admin's view of the run's federation, its plan, and each party's name by account."""
+
     admin: Admin
     federation_id: int
     plan: TrainingPlan
@@ -281,7 +308,7 @@ class _Setup:
 
 
 def _set_up(rpc: ModelRegistry, store: ArtifactStore, keystores: dict[str, Keystore], config: RunConfig,
-            progress) -> _Setup:
+            progress) -> RunSetup:
     """Admin and data owner: federation, roles, key epoch, plan, datasets and sealed codec keys."""
     party = {name: rpc.as_account(k.account) for name, k in keystores.items()}
     minimum = config.min_participants or config.analysts // 2 + 1
@@ -308,7 +335,7 @@ def _set_up(rpc: ModelRegistry, store: ArtifactStore, keystores: dict[str, Keyst
                                      f"{', '.join(map(str, plan.dp.rounds)) or 'all'}")
     progress({"party": "runner", "action": f"federation {fid} set up: {len(analysts)} analysts, "
                                             f"min {minimum}, {config.paillier_bits}-bit Paillier, {config.model}{dp}"})
-    return _Setup(admin, fid, plan, {k.address: name for name, k in keystores.items()})
+    return RunSetup(admin, fid, plan, {k.address: name for name, k in keystores.items()})
 
 
 def _start_epoch(admin: FederationContext, keystores: dict[str, Keystore], config: RunConfig,
@@ -352,7 +379,7 @@ def _publish_datasets(owner: FederationContext, party: dict[str, ModelRegistry],
         publish_dataset(owner, render_sheet(train.subset(indices)), len(indices), [party[name].account])
 
 
-class _Agents:
+class Agents:
     """The agent processes, the threads reading their JSON lines, and which processes exited."""
 
     def __init__(self) -> None:
@@ -409,12 +436,12 @@ class _Agents:
                 process.wait()
 
 
-def _start_agents(registry_address: str, home: Path, directory: Path, keystores: dict[str, Keystore], fid: int,
-                  passphrase: str, progress) -> _Agents:
+def start_agents(registry_address: str, home: Path, directory: Path, keystores: dict[str, Keystore], fid: int,
+                  passphrase: str, progress) -> Agents:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLEP_")}
     env.update({"FLEP_HOME": str(home), "FLEP_REGISTRY_ADDRESS": registry_address, PASSPHRASE_ENV: passphrase,
                 "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
-    agents = _Agents()
+    agents = Agents()
     roles = {"aggregator": "aggregator", "key holder": "keyholder"}
     roles.update({n: "custodian" for n in keystores if n.startswith("custodian-")})
     roles.update({n: "analyst" for n in keystores if n.startswith("analyst-")})
@@ -432,7 +459,7 @@ def _start_agents(registry_address: str, home: Path, directory: Path, keystores:
     return agents
 
 
-def _read_lines(name: str, process: subprocess.Popen, agents: _Agents, progress) -> None:
+def _read_lines(name: str, process: subprocess.Popen, agents: Agents, progress) -> None:
     for raw in process.stdout:
         try:
             line = {**json.loads(raw), "party": name}  # the process name (analyst-1, ...) over its role
@@ -442,7 +469,7 @@ def _read_lines(name: str, process: subprocess.Popen, agents: _Agents, progress)
         progress(line)
 
 
-def _run_one(setup: _Setup, rpc: ModelRegistry, store: ArtifactStore, config: RunConfig, agents: _Agents,
+def _run_one(setup: RunSetup, rpc: ModelRegistry, store: ArtifactStore, config: RunConfig, agents: Agents,
              progress) -> RoundReport:
     fid = setup.federation_id
     seen = len(agents.since(0))
@@ -479,14 +506,33 @@ def _run_one(setup: _Setup, rpc: ModelRegistry, store: ArtifactStore, config: Ru
                 for a in agents.since(seen)):
             time.sleep(0.05)
     actions = [a for a in agents.since(seen) if a.get("round") == round_]
+    return round_report(setup, rpc, store, round_, actions, opened.gas_used, time.perf_counter() - started)
+
+
+def round_report(setup: RunSetup, rpc: ModelRegistry, store: ArtifactStore, round_: int, actions: list[dict],
+                 gas: int, seconds: float) -> RoundReport:
+    """Round ``round_``'s report, read back from the chain and IPFS once it finalized or aborted.
+
+    Args:
+        setup: The run's federation.
+        rpc: The registry (any account).
+        store: The verified IPFS store.
+        round_: The round.
+        actions: The parties' actions in this round (``party``, ``action``, ``seconds``, ``gas_used``,
+            ``epsilon``), for its phases, gas and the analysts' reported ε.
+        gas: Gas spent in the round outside ``actions`` (opening it).
+        seconds: The round's wall time.
+    """
+    fid = setup.federation_id
+    stored = rpc.round(fid, round_)
     phases: dict[str, float] = {}
     for action in actions:
         key = _phase(action)
         phases[key] = max(phases.get(key, 0.0), float(action.get("seconds", 0.0)))
-    gas = opened.gas_used + sum(int(a.get("gas_used", 0)) for a in actions)
+    gas += sum(int(a.get("gas_used", 0)) for a in actions)
     dp, epsilon, delta = _recorded_dp(rpc, fid, round_)
-    if stored.status == RoundStatus.ABORTED:
-        return RoundReport(round_, "aborted", 0, "", None, 0, 0, gas, time.perf_counter() - started, phases,
+    if stored.status != RoundStatus.FINALIZED:
+        return RoundReport(round_, "aborted", 0, "", None, 0, 0, gas, seconds, phases,
                            None, epsilon, delta, {}, *_who_submitted(setup, rpc, round_))
     version = rpc.model_version(fid, stored.model_version)
     model = rpc.artifact(version.global_model_artifact)
@@ -496,12 +542,14 @@ def _run_one(setup: _Setup, rpc: ModelRegistry, store: ArtifactStore, config: Ru
     spent = {a["party"]: float(a["epsilon"]) for a in actions if a.get("epsilon") is not None}
     used = tuple(setup.names.get(to_checksum_address(a), a) for a in report.get("custodians", []))
     return RoundReport(round_, "finalized", stored.model_version, model.cid, report.get("accuracy"),
-                       stored.included_count, len(excluded), gas, time.perf_counter() - started, phases,
+                       stored.included_count, len(excluded), gas, seconds, phases,
                        dp, epsilon, delta, spent, submitted, missing, used)
 
 
 def _phase(action: dict) -> str:
-    """Which phase of a round an agent's action belongs to."""
+    """Which phase of a round an agent's action belongs to (an action may name its own ``phase``)."""
+    if "phase" in action:
+        return str(action["phase"])
     party = str(action["party"])
     if party.startswith("analyst"):
         return "train+encrypt+submit"
@@ -525,7 +573,7 @@ def _recorded_dp(rpc: ModelRegistry, fid: int, round_: int) -> tuple[dict[str, f
     return record, epsilon, delta
 
 
-def _settle(setup: _Setup, round_: int, abort_now: bool):
+def _settle(setup: RunSetup, round_: int, abort_now: bool):
     """The round's record, after the admin aborted it if its deadline passed (30 s grace) without the aggregator
     closing it, or, with ``abort_now`` (a party no round can finish without is gone), at its deadline whatever
     its state."""
@@ -540,7 +588,7 @@ def _settle(setup: _Setup, round_: int, abort_now: bool):
     return stored
 
 
-def _who_submitted(setup: _Setup, rpc: ModelRegistry, round_: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _who_submitted(setup: RunSetup, rpc: ModelRegistry, round_: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Party names of the round's submitters, and of the current analysts that submitted nothing."""
     fid = setup.federation_id
     submitters = {u.analyst for u in rpc.round_updates(fid, round_)}

@@ -1,0 +1,115 @@
+"""`flep flower run`: rounds through Flower's Deployment Engine on this machine (:mod:`registry.flower.launch`)."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from registry.commands.output import console, emit_json, literal
+from registry.commands.party import configured_registry
+from registry.commands.round import print_run, run_json
+from registry.config import load_settings
+from registry.devnet import dev_account
+from registry.flower.launch import run_flower
+from registry.roles.runner import RunConfig
+
+app = typer.Typer(help="Run FLEP rounds on Flower (SuperLink + one SuperNode per analyst).", no_args_is_help=True)
+
+
+@app.command("run")
+def run(
+    analysts: int = typer.Option(3, "--analysts", min=1, max=50, help="Analysts (one SuperNode each)."),
+    rounds: int = typer.Option(1, "--rounds", min=1, help="Rounds to run."),
+    min_participants: int = typer.Option(0, "--min-participants", min=0, help="Default: a majority."),
+    model: str = typer.Option("cnn", "--model", help="Model of the training plan."),
+    paillier_bits: int = typer.Option(2048, "--paillier-bits", help="Paillier modulus size."),
+    samples: int = typer.Option(0, "--samples-per-analyst", min=0, help="Digits per analyst (0: equal share)."),
+    local_epochs: int = typer.Option(1, "--local-epochs", min=1),
+    round_seconds: int = typer.Option(600, "--round-seconds", min=10, help="Each round's deadline."),
+    seed: int = typer.Option(0, "--seed"),
+    custodians: int = typer.Option(0, "--custodians", min=0, max=64, help="Threshold custody: N custodians."),
+    threshold: int = typer.Option(0, "--threshold", min=0, help="With --custodians: how many decrypt a round."),
+    port: int = typer.Option(0, "--port", min=0, max=65535, help="SuperLink port on 127.0.0.1 (0: a free one)."),
+    node_wait: int = typer.Option(120, "--node-wait-seconds", min=1,
+                                  help="How long round 1 waits for every analyst's SuperNode."),
+    json_out: bool = typer.Option(False, "--json", help="Print what `flep round run --json` prints, plus the "
+                                  "SuperLink address, node errors and the connection check."),
+) -> None:
+    """Set up a federation on the current devnet, start a SuperLink, one SuperNode per analyst keystore and the
+    key holder agent, run the app with `flwr run`, and stop every process it started (also on failure).
+
+    \f
+    Raises:
+        ConfigError: If no devnet (chain, registry, IPFS node) is configured.
+        FlowerLaunchError: If Flower fails to start or the ServerApp stops before its last round.
+    """
+    faucet = dev_account(0)
+    operator, store = configured_registry(faucet)
+    config = RunConfig(analysts=analysts, rounds=rounds, min_participants=min_participants, model=model,
+                       paillier_bits=paillier_bits, samples_per_analyst=samples, local_epochs=local_epochs,
+                       round_seconds=round_seconds, seed=seed, custodians=custodians, threshold=threshold)
+    progress = (lambda line: None) if json_out else _print_line
+    flower = run_flower(operator.address, operator, store, load_settings().home, faucet, config, port, node_wait,
+                        progress)
+    if json_out:
+        emit_json({**run_json(flower.result), "superlink": flower.superlink, "node_errors": list(flower.node_errors),
+                   "connection_samples": flower.connection_samples,
+                   "outside_connections": list(flower.outside_connections)})
+        return
+    print_run(flower.result)
+    for error in flower.node_errors:
+        console.print(f"SuperNode: {literal(error)}")
+    outside = ", ".join(flower.outside_connections) or "none"
+    console.print(f"connections outside 127.0.0.1 in {flower.connection_samples} samples of every process: "
+                  f"{literal(outside)}")
+
+
+def _print_line(line: dict) -> None:
+    text = line.get("error") or line.get("action") or ""
+    where = f"round {line['round']} " if line.get("round") else ""
+    console.print(f"{literal(str(line.get('party', '')))}: {where}{literal(str(text))}")
+
+
+def bench(
+    analysts: int = typer.Option(5, "--analysts", min=1, max=50, help="Analysts (one SuperNode each)."),
+    rounds: int = typer.Option(2, "--rounds", min=1, help="Rounds of each run."),
+    model: str = typer.Option("cnn", "--model", help="Model of the training plan."),
+    paillier_bits: int = typer.Option(2048, "--paillier-bits", help="Paillier modulus size."),
+    local_epochs: int = typer.Option(1, "--local-epochs", min=1),
+    seed: int = typer.Option(0, "--seed"),
+    json_out: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+) -> None:
+    """The same rounds natively (`flep round run`) and through Flower (`flep flower run`), one after the other
+    on the current devnet with the same seeds: wall time per round, the overhead ratio, final accuracies.
+
+    \f
+    Raises:
+        ConfigError: If no devnet (chain, registry, IPFS node) is configured.
+    """
+    from registry.flower.bench import measure_flower
+
+    faucet = dev_account(0)
+    operator, store = configured_registry(faucet)
+    config = RunConfig(analysts=analysts, rounds=rounds, model=model, paillier_bits=paillier_bits,
+                       local_epochs=local_epochs, seed=seed)
+
+    def progress(line: dict) -> None:
+        if not json_out and line.get("party") in ("bench", "runner"):
+            _print_line(line)
+
+    result = measure_flower(operator.address, operator, store, load_settings().home, faucet, config, progress)
+    if json_out:
+        emit_json(result.to_dict())
+        return
+    table = Table(title=f"{analysts} analysts, {literal(model)}, {paillier_bits}-bit Paillier: wall seconds per round")
+    for column in ("round", "native", "flower", "flower / native"):
+        table.add_column(column, justify="right")
+    for number, (native, flower) in enumerate(zip(result.native_seconds, result.flower_seconds, strict=True), 1):
+        table.add_row(str(number), f"{native:.2f}", f"{flower:.2f}", f"{flower / native:.2f}x")
+    table.add_row("mean", f"{sum(result.native_seconds) / rounds:.2f}", f"{sum(result.flower_seconds) / rounds:.2f}",
+                  f"{result.ratio:.2f}x", style="bold")
+    console.print(table)
+    console.print(f"final accuracy: native {result.native_accuracy:.4f}, flower {result.flower_accuracy:.4f} "
+                  f"({result.accuracy_points:+.2f} points)")
+    last = result.flower_phases[-1]
+    console.print("last Flower round by phase: " + ", ".join(f"{k} {v:.2f} s" for k, v in sorted(last.items())))

@@ -1,0 +1,189 @@
+"""`flep flower run` on the session devnet: a real flower-superlink, real flower-supernodes (one per analyst
+keystore), the key holder agent and `flwr run`, all on loopback; every Flower round is a registry round."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+from registry.chain import ModelRegistry, RoundStatus, connect
+from registry.devnet import dev_account
+from registry.keystore import Keystore
+
+FLOWER_PROGRAMS = ("flower-superlink", "flower-supernode", "flower-superexec", "flwr-serverapp", "flwr-clientapp")
+
+
+def _flep(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "registry", *args], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def _flower_processes() -> list[str]:
+    """Command lines of every live Flower process on the machine (none run outside these tests)."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "status"]):
+        cmdline = process.info["cmdline"] or []
+        if process.info["status"] != psutil.STATUS_ZOMBIE and any(
+                Path(part).name in FLOWER_PROGRAMS for part in cmdline[:2]):
+            found.append(" ".join(cmdline))
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_for(condition, run: subprocess.Popen, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if run.poll() is not None:
+            raise AssertionError(f"flep flower run exited before {what}: {run.communicate()[1][-3000:]}")
+        assert time.monotonic() < deadline, f"{what} did not happen in {timeout} s"
+        time.sleep(0.1)
+
+
+def _kill_tree(pid: int) -> None:
+    try:
+        root = psutil.Process(pid)
+        members = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return
+    for member in members:
+        try:
+            member.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(members, timeout=10)
+
+
+def test_two_rounds_through_flower_are_two_registry_rounds(devnet, devnet_env) -> None:
+    registry, _ = ModelRegistry.deploy(connect(devnet.rpc_url, devnet.chain_id), dev_account(0))
+    env = {**devnet_env, "FLEP_REGISTRY_ADDRESS": registry.address, "FLEP_PASSPHRASE": "flower-run-test"}
+    run = _flep(env, "flower", "run", "--analysts", "3", "--rounds", "2", "--model", "logistic",
+                "--paillier-bits", "1024", "--round-seconds", "120", "--json")
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout)
+    rounds, fid = result["rounds"], result["federation"]
+    assert [(r["round"], r["status"], r["model_version"], r["included"]) for r in rounds] == [
+        (1, "finalized", 1, 3), (2, "finalized", 2, 3)]
+    assert all(r["submitted"] == ["analyst-1", "analyst-2", "analyst-3"] and r["missing"] == [] for r in rounds)
+    assert all(r["accuracy"] > 0.2 and r["gas"] > 0 for r in rounds)  # chance is 0.1
+    assert {"train+encrypt+submit", "send+train+reply", "aggregate", "decrypt+finalize"} <= set(
+        rounds[0]["phase_seconds"])
+    assert result["node_errors"] == []
+    # Nothing dialled out: every process Flower started was looked at, and no remote address left loopback.
+    assert result["connection_samples"] > 0 and result["outside_connections"] == []
+    assert result["superlink"].startswith("127.0.0.1:")
+
+    # The chain has it all: three distinct analyst accounts per round, each round finalized from the last model.
+    assert [registry.round(fid, n).status for n in (1, 2)] == [RoundStatus.FINALIZED] * 2
+    assert [registry.round(fid, n).update_count for n in (1, 2)] == [3, 3]
+    directory = Path(result["directory"])
+    analysts = {Keystore.open(directory / "keystores" / f"analyst-{i}", "flower-run-test").address
+                for i in (1, 2, 3)}
+    assert {u.analyst for n in (1, 2) for u in registry.round_updates(fid, n)} == analysts
+
+    # The auditor traces model v2 back through both rounds and re-verifies round 2 from chain and IPFS.
+    audit = _flep(env, "audit", "model", "2", "--federation", str(fid), "--json")
+    assert audit.returncode == 0, audit.stderr[-2000:]
+    lineage = json.loads(audit.stdout)
+    assert lineage["ok"] and [r["round"] for r in lineage["rounds"]] == [2, 1]
+    assert all({u["analyst"] for u in r["included"]} == analysts for r in lineage["rounds"])
+    verify = _flep(env, "verify", "--round", "2", "--federation", str(fid), "--json")
+    assert verify.returncode == 0 and json.loads(verify.stdout)["ok"], verify.stdout[-2000:]
+
+    # Every process it started is gone, Flower's detached helpers included.
+    assert _flower_processes() == []
+    assert [p for p in psutil.process_iter(["cmdline"])
+            if any(str(directory) in part for part in (p.info["cmdline"] or []))] == []
+
+
+def test_a_killed_supernode_is_a_dropout_and_a_foreign_keystore_is_refused(devnet, devnet_env, tmp_path) -> None:
+    registry, _ = ModelRegistry.deploy(connect(devnet.rpc_url, devnet.chain_id), dev_account(0))
+    env = {**devnet_env, "FLEP_REGISTRY_ADDRESS": registry.address, "FLEP_PASSPHRASE": "flower-dropout-test"}
+    port = _free_port()
+    run = subprocess.Popen([sys.executable, "-m", "registry", "flower", "run", "--analysts", "3", "--rounds", "1",
+                            "--model", "logistic", "--paillier-bits", "1024", "--round-seconds", "40",
+                            "--port", str(port), "--node-wait-seconds", "30", "--json"],
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A SuperNode with a keystore nobody admitted joins the SuperLink as soon as it listens.
+    rogue_keystore = Keystore.create(tmp_path / "rogue", "rogue-passphrase")
+    rogue = None
+    try:
+        def listening() -> bool:
+            with socket.socket() as probe:
+                return probe.connect_ex(("127.0.0.1", port)) == 0
+
+        _wait_for(listening, run, 300, "the SuperLink listened")
+        rogue = subprocess.Popen(
+            [str(Path(sys.executable).with_name("flower-supernode")), "--insecure", "--superlink",
+             f"127.0.0.1:{port}", "--host", "127.0.0.1", "--port", str(_free_port()),
+             "--node-config", f'keystore="{rogue_keystore.directory}"'],
+            env={**env, "FLEP_PASSPHRASE": "rogue-passphrase", "FLWR_HOME": str(tmp_path / "rogue-flwr"),
+                 "FLWR_TELEMETRY_ENABLED": "0", "FLWR_DISABLE_UPDATE_CHECK": "1",
+                 "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        # analyst-3's SuperNode dies once round 1 is open, long before its ClientApp could reply.
+        _wait_for(lambda: registry.federation_count() == 1 and registry.federation(1).round_count == 1, run, 300,
+                  "round 1 opened")
+        victims = [p for p in psutil.process_iter(["cmdline"]) if "flower-supernode" in " ".join(
+            p.info["cmdline"] or []) and "keystores/analyst-3" in " ".join(p.info["cmdline"] or [])]
+        assert len(victims) == 1
+        _kill_tree(victims[0].pid)
+        stdout, stderr = run.communicate(timeout=400)
+    finally:
+        if run.poll() is None:
+            run.send_signal(signal.SIGINT)
+            run.communicate(timeout=60)
+        if rogue is not None:
+            _kill_tree(rogue.pid)
+    assert run.returncode == 0, stderr[-3000:]
+    result = json.loads(stdout)
+    [round_] = result["rounds"]
+    assert (round_["status"], round_["included"], round_["submitted"], round_["missing"]) == (
+        "finalized", 2, ["analyst-1", "analyst-2"], ["analyst-3"])
+
+    # The foreign node was told why, and nothing of it reached the chain.
+    refusals = [e for e in result["node_errors"] if "is not an analyst of federation 1" in e]
+    assert len(refusals) == 1 and rogue_keystore.address in refusals[0], result["node_errors"]
+    w3 = connect(devnet.rpc_url, devnet.chain_id)
+    assert w3.eth.get_transaction_count(rogue_keystore.address) == 0
+    assert rogue_keystore.address not in {u.analyst for u in registry.round_updates(1, 1)}
+
+    # The audit shows who contributed: the two analysts that replied.
+    directory = Path(result["directory"])
+    contributors = {Keystore.open(directory / "keystores" / f"analyst-{i}", "flower-dropout-test").address
+                    for i in (1, 2)}
+    audit = _flep(env, "audit", "model", "1", "--federation", "1", "--json")
+    assert audit.returncode == 0, audit.stderr[-2000:]
+    [lineage_round] = json.loads(audit.stdout)["rounds"]
+    assert {u["analyst"] for u in lineage_round["included"]} == contributors
+    assert _flower_processes() == []
+
+
+def test_ctrl_c_stops_every_process_it_started(devnet, devnet_env) -> None:
+    registry, _ = ModelRegistry.deploy(connect(devnet.rpc_url, devnet.chain_id), dev_account(0))
+    env = {**devnet_env, "FLEP_REGISTRY_ADDRESS": registry.address, "FLEP_PASSPHRASE": "flower-interrupt-test"}
+    run = subprocess.Popen([sys.executable, "-m", "registry", "flower", "run", "--analysts", "2", "--rounds", "3",
+                            "--model", "logistic", "--paillier-bits", "1024", "--round-seconds", "60"],
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Interrupted mid-round, with the SuperLink, both SuperNodes and their ClientApps running.
+    _wait_for(lambda: registry.federation_count() == 1 and registry.federation(1).round_count == 1, run, 300,
+              "round 1 opened")
+    _wait_for(lambda: any("flwr-clientapp" in p for p in _flower_processes()), run, 60, "a ClientApp started")
+    run.send_signal(signal.SIGINT)
+    run.communicate(timeout=60)
+    assert run.returncode != 0
+    assert _flower_processes() == []
+    assert [p for p in psutil.process_iter(["cmdline"]) if "agent" in (p.info["cmdline"] or [])
+            and any("keystores/" in part for part in p.info["cmdline"])] == []

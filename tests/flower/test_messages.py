@@ -1,0 +1,70 @@
+"""The Flower protocol's records and a SuperNode's node config: ids only, every field type-checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flwr.app import ConfigRecord, RecordDict
+
+from registry.flower.analyst_node import NodeConfig, NodeRefusal
+from registry.flower.messages import REPLY_RECORD, TRAIN_RECORD, MessageFormatError, TrainInstruction, TrainReply
+from registry.flower.server_rounds import FlowerRunError, ServerSettings
+
+
+def test_instruction_and_reply_round_trip_through_records() -> None:
+    instruction = TrainInstruction("0x" + "ab" * 20, 3, 7, 6, 41)
+    assert TrainInstruction.from_content(instruction.to_content()) == instruction
+    reply = TrainReply("0x" + "cd" * 20, 99, 123456, 1.5, 0.8)
+    assert TrainReply.from_content(reply.to_content()) == reply
+    # The reply carries ids, gas and time only: no parameters, no ciphertext.
+    assert set(reply.to_content().config_records[REPLY_RECORD]) == {"analyst", "update_id", "gas_used", "seconds",
+                                                                      "epsilon"}
+    assert not reply.to_content().array_records
+
+
+@pytest.mark.parametrize("content, message", [
+    (RecordDict(), "carries no 'flep.train' config record"),
+    (RecordDict({TRAIN_RECORD: ConfigRecord({"registry": "0x1", "federation_id": 1, "round": 1,
+                                             "model_version": 0})}), "field 'model_artifact'"),
+    (RecordDict({TRAIN_RECORD: ConfigRecord({"registry": "0x1", "federation_id": "1", "round": 1,
+                                             "model_version": 0, "model_artifact": 0})}),
+     "field 'federation_id' of 'flep.train' must be int, got str"),
+    (RecordDict({TRAIN_RECORD: ConfigRecord({"registry": "0x1", "federation_id": True, "round": 1,
+                                             "model_version": 0, "model_artifact": 0})}), "must be int, got bool"),
+])
+def test_a_malformed_instruction_is_refused_naming_the_field(content: RecordDict, message: str) -> None:
+    with pytest.raises(MessageFormatError, match=message.replace("(", r"\(")):
+        TrainInstruction.from_content(content)
+
+
+def test_a_reply_of_another_shape_is_refused() -> None:
+    wrong = RecordDict({REPLY_RECORD: ConfigRecord({"analyst": "0x1", "update_id": 1.5, "gas_used": 1,
+                                                    "seconds": 1.0, "epsilon": -1.0})})
+    with pytest.raises(MessageFormatError, match="'update_id' of 'flep.update' must be int, got float"):
+        TrainReply.from_content(wrong)
+    # An int where a float is expected is fine (Flower keeps 1.0 and 1 apart).
+    assert TrainReply.from_content(RecordDict({REPLY_RECORD: ConfigRecord(
+        {"analyst": "0x1", "update_id": 1, "gas_used": 1, "seconds": 2, "epsilon": -1})})).seconds == 2.0
+
+
+def test_node_config_names_the_keystore_and_optionally_one_federation() -> None:
+    assert NodeConfig.from_node_config({"keystore": "~/ks", "federation": 4}) == NodeConfig(
+        Path("~/ks").expanduser(), 4)
+    assert NodeConfig.from_node_config({"keystore": "/ks"}).federation_id == 0
+    with pytest.raises(NodeRefusal, match="no analyst keystore: start it with --node-config"):
+        NodeConfig.from_node_config({})
+    for bad in (-1, "2", True, 1.5):
+        with pytest.raises(NodeRefusal, match="federation must be a federation id"):
+            NodeConfig.from_node_config({"keystore": "/ks", "federation": bad})
+
+
+def test_server_settings_refuse_a_missing_or_mistyped_run_config() -> None:
+    config = {"federation": 2, "rounds": 3, "round-seconds": 60, "nodes": 2, "node-wait-seconds": 10,
+              "admin-keystore": "/a", "aggregator-keystore": "/g", "events": ""}
+    settings = ServerSettings.from_run_config(config)
+    assert (settings.federation_id, settings.rounds, settings.admin_keystore) == (2, 3, Path("/a"))
+    with pytest.raises(FlowerRunError, match="'rounds' must be int, got '3'"):
+        ServerSettings.from_run_config({**config, "rounds": "3"})
+    with pytest.raises(FlowerRunError, match="'admin-keystore' is empty"):
+        ServerSettings.from_run_config({**config, "admin-keystore": ""})
