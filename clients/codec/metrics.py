@@ -12,9 +12,10 @@ with z(p) the upper-p quantile of the standard normal distribution.
 
 from __future__ import annotations
 
+# scipy and scikit-image are imported by the functions that use them: both are slow to import, and a process
+# that only decrypts (an analyst's Flower ClientApp, started for each round) never measures.
+
 import numpy as np
-from scipy import stats
-from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 ALPHAS = (0.05, 0.01, 0.001)
 F_MAX = 255
@@ -30,12 +31,16 @@ def npcr_uaci(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
 
 def npcr_critical(alpha: float, n: int, f: int = F_MAX) -> float:
     """Wu et al.'s NPCR critical value in percent for ``n`` pixels at significance ``alpha``."""
+    from scipy import stats
+
     z = stats.norm.ppf(1.0 - alpha)
     return float((f - z * np.sqrt(f / n)) / (f + 1) * 100.0)
 
 
 def uaci_critical(alpha: float, n: int, f: int = F_MAX) -> tuple[float, float]:
     """Wu et al.'s UACI acceptance interval (low, high) in percent for ``n`` pixels at significance ``alpha``."""
+    from scipy import stats
+
     mu = (f + 2) / (3 * f + 3)
     sigma = np.sqrt((f + 2) * (f * f + 2 * f + 3) / (18 * (f + 1) ** 2 * n * f))
     z = stats.norm.ppf(1.0 - alpha / 2.0)
@@ -67,6 +72,8 @@ def entropy(img: np.ndarray) -> float:
 
 def chi_square(img: np.ndarray) -> dict[str, float | bool]:
     """Chi-square test of histogram uniformity (255 degrees of freedom); passes at alpha=0.05 if stat < 293.25."""
+    from scipy import stats
+
     hist = np.bincount(img.reshape(-1), minlength=256).astype(np.float64)
     expected = img.size / 256.0
     stat = float(((hist - expected) ** 2 / expected).sum())
@@ -95,6 +102,8 @@ def adjacent_correlation(img: np.ndarray) -> dict[str, float]:
 
 def psnr(reference: np.ndarray, test: np.ndarray) -> float:
     """PSNR in dB of uint8 images (inf when identical)."""
+    from skimage.metrics import peak_signal_noise_ratio
+
     if np.array_equal(reference, test):
         return float("inf")
     return float(peak_signal_noise_ratio(reference, test, data_range=255))
@@ -102,6 +111,8 @@ def psnr(reference: np.ndarray, test: np.ndarray) -> float:
 
 def ssim(reference: np.ndarray, test: np.ndarray) -> float:
     """SSIM of uint8 images ((H, W) or (H, W, C)); small images use the largest odd window that fits."""
+    from skimage.metrics import structural_similarity
+
     win = min(7, *reference.shape[:2])
     win -= 1 - win % 2
     if win < 3:

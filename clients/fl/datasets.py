@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 
 from clients.fl.errors import DatasetError
 
@@ -54,6 +52,8 @@ class LabelledData:
 
 def load_digits_data() -> LabelledData:
     """The 1,797 scikit-learn 8×8 digits, scaled to [0, 1], shaped ``(N, 1, 8, 8)``."""
+    from sklearn.datasets import load_digits  # sklearn takes ~0.7 s to import: only who loads digits pays it
+
     bunch = load_digits()
     x = (bunch.images / 16.0).astype(np.float32)[:, None, :, :]
     return LabelledData(x, bunch.target.astype(np.int64), 10, tuple(str(d) for d in range(10)))
@@ -80,6 +80,8 @@ def split_train_test(
         raise DatasetError(f"test_fraction must be in (0, 1), got {test_fraction}")
     indices = np.arange(len(data))
     try:
+        from sklearn.model_selection import train_test_split
+
         train_idx, test_idx = train_test_split(
             indices, test_size=test_fraction, random_state=seed, stratify=data.y
         )

@@ -6,7 +6,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
-from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 from torch import nn
 
 from clients.fl.datasets import LabelledData
@@ -68,6 +67,9 @@ def evaluate(model: nn.Module, data: LabelledData, device: torch.device | None =
     device = device or next(model.parameters()).device
     predicted = predict(model, data.x, device)
     labels = list(range(data.num_classes))
+    # sklearn takes ~0.8 s to import: a process that never evaluates (an analyst's ClientApp) skips it.
+    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
     precision, recall, f1, _ = precision_recall_fscore_support(
         data.y, predicted, labels=labels, average="macro", zero_division=0
     )
