@@ -108,6 +108,57 @@ def test_two_rounds_through_flower_are_two_registry_rounds(devnet, devnet_env) -
             if any(str(directory) in part for part in (p.info["cmdline"] or []))] == []
 
 
+def _refusal(instruction, config, monkeypatch, env: dict[str, str]) -> str:
+    from registry.flower.analyst_node import NodeRefusal, train_round
+
+    for key, value in env.items():
+        if key.startswith("FLEP_"):
+            monkeypatch.setenv(key, value)
+    try:
+        train_round(instruction, config)
+    except NodeRefusal as refusal:
+        return str(refusal)
+    raise AssertionError(f"{instruction} was not refused")
+
+
+def test_a_supernode_refuses_instructions_the_chain_does_not_back(devnet, devnet_env, monkeypatch) -> None:
+    from registry.flower.analyst_node import NodeConfig
+    from registry.flower.messages import TrainInstruction
+
+    # A federation through one Flower round, then a third party's view: the ServerApp is the untrusted side.
+    registry, _ = ModelRegistry.deploy(connect(devnet.rpc_url, devnet.chain_id), dev_account(0))
+    env = {**devnet_env, "FLEP_REGISTRY_ADDRESS": registry.address, "FLEP_PASSPHRASE": "flower-refusal-test"}
+    run = _flep(env, "flower", "run", "--analysts", "2", "--rounds", "1", "--model", "logistic",
+                "--paillier-bits", "1024", "--round-seconds", "60", "--json")
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout)
+    fid, keystores = result["federation"], Path(result["directory"]) / "keystores"
+    opened = _flep(env, "round", "open", "--keystore", str(keystores / "admin"), "--deadline-seconds", "300")
+    assert opened.returncode == 0, opened.stderr[-2000:]
+    v1 = registry.model_version(fid, 1).global_model_artifact
+    node = NodeConfig(keystores / "analyst-1")
+    refusals = {
+        "stale": _refusal(TrainInstruction(registry.address, fid, 2, 0, 0), node, monkeypatch, env),
+        "closed": _refusal(TrainInstruction(registry.address, fid, 1, 1, v1), node, monkeypatch, env),
+        "unopened": _refusal(TrainInstruction(registry.address, fid, 3, 1, v1), node, monkeypatch, env),
+        "registry": _refusal(TrainInstruction("0x" + "11" * 20, fid, 2, 1, v1), node, monkeypatch, env),
+        "pinned": _refusal(TrainInstruction(registry.address, fid, 2, 1, v1), NodeConfig(node.keystore, fid + 1),
+                           monkeypatch, env),
+        "federation": _refusal(TrainInstruction(registry.address, fid + 1, 1, 0, 0), node, monkeypatch, env),
+        "passphrase": _refusal(TrainInstruction(registry.address, fid, 2, 1, v1), node, monkeypatch,
+                               {"FLEP_PASSPHRASE": ""}),
+    }
+    assert "but the chain's latest is v1" in refusals["stale"] and "nothing was trained" in refusals["stale"]
+    assert "round 1 of federation" in refusals["closed"] and "is not open for updates" in refusals["closed"]
+    assert "round 3 of federation" in refusals["unopened"] and "was never opened" in refusals["unopened"]
+    assert "check FLEP_REGISTRY_ADDRESS" in refusals["registry"]
+    assert f"serves federation {fid + 1} only" in refusals["pinned"]
+    assert f"federation {fid + 1} does not exist" in refusals["federation"]
+    assert "set FLEP_PASSPHRASE" in refusals["passphrase"]
+    # None of it reached the chain: the open round 2 holds no update.
+    assert registry.round(fid, 2).update_count == 0
+
+
 def test_a_killed_supernode_is_a_dropout_and_a_foreign_keystore_is_refused(devnet, devnet_env, tmp_path) -> None:
     registry, _ = ModelRegistry.deploy(connect(devnet.rpc_url, devnet.chain_id), dev_account(0))
     env = {**devnet_env, "FLEP_REGISTRY_ADDRESS": registry.address, "FLEP_PASSPHRASE": "flower-dropout-test"}
