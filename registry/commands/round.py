@@ -128,7 +128,6 @@ def print_run(result: RunResult) -> None:
     console.print(f"keystores and agent logs: {literal(result.directory)}")
 
 
-
 def _dp_request(dp: bool, target_epsilon: float | None, noise_multiplier: float | None, max_grad_norm: float,
                 delta: float, accountant: str, dp_rounds: str) -> DpRequest | None:
     """The ``--dp`` options as a :class:`DpRequest` (``None`` without ``--dp``).

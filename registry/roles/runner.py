@@ -437,7 +437,9 @@ class Agents:
 
 
 def start_agents(registry_address: str, home: Path, directory: Path, keystores: dict[str, Keystore], fid: int,
-                  passphrase: str, progress) -> Agents:
+                 passphrase: str, progress) -> Agents:
+    """Start a ``flep agent`` process for every party in ``keystores`` that has an agent role (aggregator, key
+    holder, custodians, analysts), each reading its keystore with ``passphrase`` from its environment."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLEP_")}
     env.update({"FLEP_HOME": str(home), "FLEP_REGISTRY_ADDRESS": registry_address, PASSPHRASE_ENV: passphrase,
                 "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
