@@ -42,7 +42,6 @@ from registry.store import ArtifactStore
 
 CONNECTION = "flep"  # the SuperLink connection's name in the run's Flower config
 QUIET_FLOWER = {"FLWR_TELEMETRY_ENABLED": "0", "FLWR_DISABLE_UPDATE_CHECK": "1"}
-NODE_TUNING = {"FLWR_SUPEREXEC_TASK_POLL_INTERVAL": "0.1"}  # a SuperNode starts its ClientApp sooner (default 1 s)
 
 
 class FlowerLaunchError(RoleError):
@@ -135,7 +134,7 @@ def run_flower(registry_address: str, rpc: ModelRegistry, store: ArtifactStore, 
             node_config = f'keystore="{keystores[name].directory}" federation={setup.federation_id}'
             processes.start(name, [_bin("flower-supernode"), "--insecure", "--superlink", address, "--host",
                                    "127.0.0.1", "--port", str(free_port()), "--node-config", node_config],
-                            {**env, **NODE_TUNING, "FLWR_HOME": str(flower / name)})
+                            {**env, "FLWR_HOME": str(flower / name)})
         agents.wait_ready(AGENT_START_SECONDS)
         run_home = flower / "flwr-cli"
         run_home.mkdir()

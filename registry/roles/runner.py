@@ -52,7 +52,7 @@ from registry.roles.models import ModelSealError, model_params
 from registry.roles.plan import MIN_DP_VALUE, DpPlan, TrainingPlan, publish_plan
 from registry.store import ArtifactStore
 
-FUNDING_WEI = 10**20  # 100 devnet ETH per party
+FUNDING_WEI = 10**18  # 1 devnet ETH per party: a round costs far less than 0.01 ETH of gas; 100 ETH drained the faucet in ~12 runs
 AGENT_START_SECONDS = 180  # how long agents may take to load before the first round opens regardless
 CHAIN_OUTAGES = (ChainError, ConnectionError, OSError)
 """What the runner waits out while it watches a round: an RPC node that is restarting or briefly unreachable."""
