@@ -76,6 +76,7 @@ def app_directory() -> Path:
 
 
 def free_port() -> int:
+    """A port on 127.0.0.1 that was free a moment ago (the SuperLink's, each SuperNode's runtime API)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
