@@ -20,18 +20,31 @@ from registry.roles.runner import DpRequest, RunConfig, RunResult, run_rounds
 
 app = typer.Typer(help="Run training rounds.", no_args_is_help=True)
 
+# What a run is, shared by `flep round run` and `flep flower run` (same options, same defaults).
+ROUNDS_OPTION = typer.Option(1, "--rounds", min=1, help="Rounds to run.")
+MIN_PARTICIPANTS_OPTION = typer.Option(0, "--min-participants", min=0, help="Default: a majority.")
+MODEL_OPTION = typer.Option("cnn", "--model", help="Model of the training plan.")
+PAILLIER_BITS_OPTION = typer.Option(2048, "--paillier-bits", help="Paillier modulus size.")
+SAMPLES_OPTION = typer.Option(0, "--samples-per-analyst", min=0, help="Digits per analyst (0: equal share).")
+LOCAL_EPOCHS_OPTION = typer.Option(1, "--local-epochs", min=1)
+ROUND_SECONDS_OPTION = typer.Option(600, "--round-seconds", min=10, help="Each round's deadline.")
+SEED_OPTION = typer.Option(0, "--seed")
+CUSTODIANS_OPTION = typer.Option(0, "--custodians", min=0, max=64, help="Share the Paillier key among N custodians "
+                                 "(threshold custody) instead of one key holder.")
+THRESHOLD_OPTION = typer.Option(0, "--threshold", min=0, help="With --custodians: how many decrypt a round.")
+
 
 @app.command("run")
 def run(
     analysts: int = typer.Option(3, "--analysts", min=1, max=50, help="Analysts (one agent process each)."),
-    rounds: int = typer.Option(1, "--rounds", min=1, help="Rounds to run."),
-    min_participants: int = typer.Option(0, "--min-participants", min=0, help="Default: a majority."),
-    model: str = typer.Option("cnn", "--model", help="Model of the training plan."),
-    paillier_bits: int = typer.Option(2048, "--paillier-bits", help="Paillier modulus size."),
-    samples: int = typer.Option(0, "--samples-per-analyst", min=0, help="Digits per analyst (0: equal share)."),
-    local_epochs: int = typer.Option(1, "--local-epochs", min=1),
-    round_seconds: int = typer.Option(600, "--round-seconds", min=10, help="Each round's deadline."),
-    seed: int = typer.Option(0, "--seed"),
+    rounds: int = ROUNDS_OPTION,
+    min_participants: int = MIN_PARTICIPANTS_OPTION,
+    model: str = MODEL_OPTION,
+    paillier_bits: int = PAILLIER_BITS_OPTION,
+    samples: int = SAMPLES_OPTION,
+    local_epochs: int = LOCAL_EPOCHS_OPTION,
+    round_seconds: int = ROUND_SECONDS_OPTION,
+    seed: int = SEED_OPTION,
     revoke_after: int = typer.Option(0, "--revoke-after-round", min=0,
                                      help="After this round, revoke the last analyst and rotate the key epoch."),
     dp: bool = typer.Option(False, "--dp", help="Analysts train with Opacus DP-SGD (in --dp-rounds, default all)."),
@@ -44,10 +57,8 @@ def run(
     accountant: str = typer.Option("rdp", "--accountant", help="With --dp: privacy accountant, rdp or prv."),
     dp_rounds: str = typer.Option("", "--dp-rounds", help="With --dp: rounds trained with DP, e.g. 2,3 "
                                   "(default: all)."),
-    custodians: int = typer.Option(0, "--custodians", min=0, max=64,
-                                   help="Share the Paillier key among N custodians (threshold custody) instead of "
-                                        "one key holder."),
-    threshold: int = typer.Option(0, "--threshold", min=0, help="With --custodians: how many decrypt a round."),
+    custodians: int = CUSTODIANS_OPTION,
+    threshold: int = THRESHOLD_OPTION,
     json_out: bool = typer.Option(False, "--json", help="Print per-round accuracy, DP, gas, phases and CIDs as JSON."),
 ) -> None:
     """Create keystores and a federation on the current devnet, start every agent as its own OS process, run

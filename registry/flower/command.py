@@ -7,7 +7,20 @@ from rich.table import Table
 
 from registry.commands.output import console, emit_json, literal
 from registry.commands.party import configured_registry
-from registry.commands.round import print_run, run_json
+from registry.commands.round import (
+    CUSTODIANS_OPTION,
+    LOCAL_EPOCHS_OPTION,
+    MIN_PARTICIPANTS_OPTION,
+    MODEL_OPTION,
+    PAILLIER_BITS_OPTION,
+    ROUND_SECONDS_OPTION,
+    ROUNDS_OPTION,
+    SAMPLES_OPTION,
+    SEED_OPTION,
+    THRESHOLD_OPTION,
+    print_run,
+    run_json,
+)
 from registry.config import load_settings
 from registry.devnet import dev_account
 from registry.flower.launch import run_flower
@@ -19,16 +32,16 @@ app = typer.Typer(help="Run FLEP rounds on Flower (SuperLink + one SuperNode per
 @app.command("run")
 def run(
     analysts: int = typer.Option(3, "--analysts", min=1, max=50, help="Analysts (one SuperNode each)."),
-    rounds: int = typer.Option(1, "--rounds", min=1, help="Rounds to run."),
-    min_participants: int = typer.Option(0, "--min-participants", min=0, help="Default: a majority."),
-    model: str = typer.Option("cnn", "--model", help="Model of the training plan."),
-    paillier_bits: int = typer.Option(2048, "--paillier-bits", help="Paillier modulus size."),
-    samples: int = typer.Option(0, "--samples-per-analyst", min=0, help="Digits per analyst (0: equal share)."),
-    local_epochs: int = typer.Option(1, "--local-epochs", min=1),
-    round_seconds: int = typer.Option(600, "--round-seconds", min=10, help="Each round's deadline."),
-    seed: int = typer.Option(0, "--seed"),
-    custodians: int = typer.Option(0, "--custodians", min=0, max=64, help="Threshold custody: N custodians."),
-    threshold: int = typer.Option(0, "--threshold", min=0, help="With --custodians: how many decrypt a round."),
+    rounds: int = ROUNDS_OPTION,
+    min_participants: int = MIN_PARTICIPANTS_OPTION,
+    model: str = MODEL_OPTION,
+    paillier_bits: int = PAILLIER_BITS_OPTION,
+    samples: int = SAMPLES_OPTION,
+    local_epochs: int = LOCAL_EPOCHS_OPTION,
+    round_seconds: int = ROUND_SECONDS_OPTION,
+    seed: int = SEED_OPTION,
+    custodians: int = CUSTODIANS_OPTION,
+    threshold: int = THRESHOLD_OPTION,
     port: int = typer.Option(0, "--port", min=0, max=65535, help="SuperLink port on 127.0.0.1 (0: a free one)."),
     node_wait: int = typer.Option(120, "--node-wait-seconds", min=1,
                                   help="How long round 1 waits for every analyst's SuperNode."),
