@@ -68,16 +68,17 @@ def dev_addresses(count: int = DEV_ACCOUNTS) -> list[str]:
     return [dev_account(i).address for i in range(count)]
 
 
-def _boot_seconds(proc: psutil.Process) -> float:
-    """When ``proc`` started, in seconds after boot, exact and unaffected by clock steps.
+def _boot_seconds(pid: int) -> float:
+    """When process ``pid`` started, in seconds after boot, exact and unaffected by clock steps.
 
     Read from the kernel's start ticks (``/proc/PID/stat`` field 22); psutil's public
-    ``create_time`` adds the wall-clock boot time, which shifts when the clock is stepped.
+    ``create_time`` adds the wall-clock boot time, which shifts when the clock is stepped (its own pid-reuse
+    check uses these ticks too, through a private API).
     """
     try:
-        stat = Path(f"/proc/{proc.pid}/stat").read_text()
+        stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError as exc:
-        raise psutil.NoSuchProcess(proc.pid) from exc
+        raise psutil.NoSuchProcess(pid) from exc
     return int(stat.rpartition(")")[2].split()[19]) / os.sysconf("SC_CLK_TCK")
 
 
@@ -108,7 +109,7 @@ class ProcessRecord:
     @classmethod
     def of(cls, name: str, pid: int, port: int, log: str) -> ProcessRecord:
         """The record of a process that was just started."""
-        return cls(name, pid, _boot_seconds(psutil.Process(pid)), port, log, _boot_id())
+        return cls(name, pid, _boot_seconds(pid), port, log, _boot_id())
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ProcessRecord:
@@ -121,7 +122,7 @@ class ProcessRecord:
         """The live process, or ``None`` when it exited or the pid was reused."""
         try:
             proc = psutil.Process(self.pid)
-            if (self.boot_id != _boot_id() or _boot_seconds(proc) != self.boot_seconds
+            if (self.boot_id != _boot_id() or _boot_seconds(proc.pid) != self.boot_seconds
                     or proc.status() == psutil.STATUS_ZOMBIE):
                 return None
             return proc
@@ -192,7 +193,8 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A port on 127.0.0.1 that was free a moment ago."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((LOOPBACK, 0))
         return int(sock.getsockname()[1])
@@ -200,7 +202,7 @@ def _free_port() -> int:
 
 def _choose_port(configured: int, component: str, env_name: str) -> int:
     if configured == 0:
-        return _free_port()
+        return free_port()
     if not _port_free(configured):
         raise PortInUseError(component, configured, env_name)
     return configured

@@ -111,9 +111,8 @@ def _check(instruction: TrainInstruction, config: NodeConfig, registry: ModelReg
     if stored.status != RoundStatus.OPEN or chain_now(registry) > stored.deadline:
         raise NodeRefusal(f"round {instruction.round} of federation {fid} is not open for updates (status "
                           f"{stored.status.name.lower()}, deadline {stored.deadline})")
-    version = federation.model_version_count
-    artifact = registry.model_version(fid, version).global_model_artifact if version else 0
-    if (instruction.model_version, instruction.model_artifact) != (version, artifact):
+    backed = TrainInstruction.from_chain(registry, fid, instruction.round)
+    if (instruction.model_version, instruction.model_artifact) != (backed.model_version, backed.model_artifact):
         raise NodeRefusal(f"the instruction starts from model v{instruction.model_version} (artifact "
-                          f"{instruction.model_artifact}), but the chain's latest is v{version} (artifact "
-                          f"{artifact}): the server is stale or lying; nothing was trained")
+                          f"{instruction.model_artifact}), but the chain's latest is v{backed.model_version} "
+                          f"(artifact {backed.model_artifact}): the server is stale or lying; nothing was trained")

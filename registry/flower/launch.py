@@ -27,6 +27,7 @@ from pathlib import Path
 import psutil
 
 from registry.chain import ModelRegistry
+from registry.devnet import free_port
 from registry.keystore import PASSPHRASE_ENV
 from registry.roles.errors import RoleError
 from registry.roles.runner import (
@@ -73,13 +74,6 @@ def app_directory() -> Path:
         raise FlowerLaunchError(f"no Flower app config ([tool.flwr.app] in pyproject.toml) under {root}: run from "
                                 "a checkout of FLEP Registry installed with `pip install -e .`")
     return root
-
-
-def free_port() -> int:
-    """A port on 127.0.0.1 that was free a moment ago (the SuperLink's, each SuperNode's runtime API)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def run_flower(registry_address: str, rpc: ModelRegistry, store: ArtifactStore, home: Path, faucet,
@@ -236,7 +230,7 @@ class _Tail:
                 self.error = line["error"]
             if line.get("action") == "done":
                 self.done = True
-            if "round" in line and str(line.get("action", "")).startswith(f"round {line['round']} finalized"):
+            if line.get("status") == "finalized":
                 self.rounds[line["round"]] = float(line["seconds"])
             self.actions.append(line)
             self.progress(line)

@@ -9,8 +9,12 @@ plaintext, no ciphertext and nothing a party has to trust.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from typing import TYPE_CHECKING
 
 from flwr.app import ConfigRecord, RecordDict
+
+if TYPE_CHECKING:
+    from registry.chain import ModelRegistry
 
 TRAIN_RECORD = "flep.train"
 REPLY_RECORD = "flep.update"
@@ -47,6 +51,14 @@ class TrainInstruction:
     round: int
     model_version: int
     model_artifact: int
+
+    @classmethod
+    def from_chain(cls, registry: ModelRegistry, federation_id: int, round_: int) -> TrainInstruction:
+        """The instruction the chain backs for ``round_``: it starts from the federation's latest model version.
+        The ServerApp sends it; a SuperNode compares what it received with it."""
+        version = registry.federation(federation_id).model_version_count
+        artifact = registry.model_version(federation_id, version).global_model_artifact if version else 0
+        return cls(registry.address, federation_id, round_, version, artifact)
 
     def to_content(self) -> RecordDict:
         return RecordDict({TRAIN_RECORD: ConfigRecord(asdict(self))})

@@ -134,9 +134,7 @@ def _run_round(grid: Grid, admin: Admin, aggregator: FederationContext, settings
     opened = admin.open_round(settings.round_seconds)
     round_ = opened.value
     log.write({"round": round_, "action": f"opened round {round_}", "gas_used": opened.gas_used})
-    version = registry.federation(fid).model_version_count
-    artifact = registry.model_version(fid, version).global_model_artifact if version else 0
-    instruction = TrainInstruction(registry.address, fid, round_, version, artifact)
+    instruction = TrainInstruction.from_chain(registry, fid, round_)
     nodes = sorted(grid.get_node_ids())
     messages = [Message(instruction.to_content(), dst_node_id=node, message_type=MessageType.TRAIN)
                 for node in nodes]
@@ -165,7 +163,8 @@ def _run_round(grid: Grid, admin: Admin, aggregator: FederationContext, settings
     final = _wait_finalized(admin, round_)
     if final.status != RoundStatus.FINALIZED:
         raise FlowerRunError(f"round {round_} was aborted: the key holder did not finalize it by its deadline")
-    log.write({"round": round_, "action": f"round {round_} finalized as model v{final.model_version}",
+    log.write({"round": round_, "status": "finalized", "action": f"round {round_} finalized as model "
+               f"v{final.model_version}",
                "seconds": time.perf_counter() - started})
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 
 from registry.chain import ModelRegistry, RoundStatus, connect
-from registry.devnet import dev_account
+from registry.devnet import dev_account, free_port
 from registry.keystore import Keystore
 
 FLOWER_PROGRAMS = ("flower-superlink", "flower-supernode", "flower-superexec", "flwr-serverapp", "flwr-clientapp")
@@ -37,12 +37,6 @@ def _flower_processes() -> list[str]:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _wait_for(condition, run: subprocess.Popen, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -50,6 +44,12 @@ def _wait_for(condition, run: subprocess.Popen, timeout: float, what: str) -> No
             raise AssertionError(f"flep flower run exited before {what}: {run.communicate()[1][-3000:]}")
         assert time.monotonic() < deadline, f"{what} did not happen in {timeout} s"
         time.sleep(0.1)
+
+
+def _wait_for_round_1(registry: ModelRegistry, run: subprocess.Popen) -> None:
+    """Until the run's federation (the registry's first) has opened round 1 on chain."""
+    _wait_for(lambda: registry.federation_count() == 1 and registry.federation(1).round_count == 1, run, 300,
+              "round 1 opened")
 
 
 def _kill_tree(pid: int) -> None:
@@ -162,7 +162,7 @@ def test_a_supernode_refuses_instructions_the_chain_does_not_back(devnet, devnet
 def test_a_killed_supernode_is_a_dropout_and_a_foreign_keystore_is_refused(devnet, devnet_env, tmp_path) -> None:
     registry, _ = ModelRegistry.deploy(connect(devnet.rpc_url, devnet.chain_id), dev_account(0))
     env = {**devnet_env, "FLEP_REGISTRY_ADDRESS": registry.address, "FLEP_PASSPHRASE": "flower-dropout-test"}
-    port = _free_port()
+    port = free_port()
     run = subprocess.Popen([sys.executable, "-m", "registry", "flower", "run", "--analysts", "3", "--rounds", "1",
                             "--model", "logistic", "--paillier-bits", "1024", "--round-seconds", "40",
                             "--port", str(port), "--node-wait-seconds", "30", "--json"],
@@ -178,15 +178,14 @@ def test_a_killed_supernode_is_a_dropout_and_a_foreign_keystore_is_refused(devne
         _wait_for(listening, run, 300, "the SuperLink listened")
         rogue = subprocess.Popen(
             [str(Path(sys.executable).with_name("flower-supernode")), "--insecure", "--superlink",
-             f"127.0.0.1:{port}", "--host", "127.0.0.1", "--port", str(_free_port()),
+             f"127.0.0.1:{port}", "--host", "127.0.0.1", "--port", str(free_port()),
              "--node-config", f'keystore="{rogue_keystore.directory}"'],
             env={**env, "FLEP_PASSPHRASE": "rogue-passphrase", "FLWR_HOME": str(tmp_path / "rogue-flwr"),
                  "FLWR_TELEMETRY_ENABLED": "0", "FLWR_DISABLE_UPDATE_CHECK": "1",
                  "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         # analyst-3's SuperNode dies once round 1 is open, long before its ClientApp could reply.
-        _wait_for(lambda: registry.federation_count() == 1 and registry.federation(1).round_count == 1, run, 300,
-                  "round 1 opened")
+        _wait_for_round_1(registry, run)
         victims = [p for p in psutil.process_iter(["cmdline"]) if "flower-supernode" in " ".join(
             p.info["cmdline"] or []) and "keystores/analyst-3" in " ".join(p.info["cmdline"] or [])]
         assert len(victims) == 1
@@ -229,8 +228,7 @@ def test_ctrl_c_stops_every_process_it_started(devnet, devnet_env) -> None:
                             "--model", "logistic", "--paillier-bits", "1024", "--round-seconds", "60"],
                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # Interrupted mid-round, with the SuperLink, both SuperNodes and their ClientApps running.
-    _wait_for(lambda: registry.federation_count() == 1 and registry.federation(1).round_count == 1, run, 300,
-              "round 1 opened")
+    _wait_for_round_1(registry, run)
     _wait_for(lambda: any("flwr-clientapp" in p for p in _flower_processes()), run, 60, "a ClientApp started")
     run.send_signal(signal.SIGINT)
     run.communicate(timeout=60)
