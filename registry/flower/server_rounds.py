@@ -30,6 +30,9 @@ from registry.roles import Admin, Aggregator, FederationContext, RoleError
 from registry.roles.admin import chain_now, current_analysts
 from registry.roles.plan import current_plan
 
+REPLY_GRACE_SECONDS = 10
+"""How long replies are still awaited once every current analyst's update is on chain."""
+
 FINALIZE_GRACE_SECONDS = 30
 """How long after a round's deadline the admin waits for the key holder before aborting the round."""
 
@@ -169,9 +172,11 @@ def _run_round(grid: Grid, admin: Admin, aggregator: FederationContext, settings
 
 
 def _collect(grid: Grid, messages: list[Message], admin: Admin, round_: int, timeout: float) -> list[Message]:
-    """The replies that arrive within ``timeout``; waiting stops early once every current analyst's update is on
-    chain, so a node that never answers (a foreign one, say) holds up nothing that matters. Polled every 0.25 s
-    (``Grid.send_and_receive`` sleeps 3 s between polls, a round's largest fixed cost on a small model)."""
+    """The replies that arrive within ``timeout``. Once every current analyst's update is on chain, the replies
+    still missing get :data:`REPLY_GRACE_SECONDS` more (an analyst's reply trails its submission by the
+    SuperNode's push), so a node that never answers (a foreign one, say) holds up nothing that matters. Polled
+    every 0.25 s (``Grid.send_and_receive`` sleeps 3 s between polls, a round's largest fixed cost on a small
+    model)."""
     registry, fid = admin.context.registry, admin.federation_id
     pending = set(grid.push_messages(messages))
     replies: list[Message] = []
@@ -184,7 +189,7 @@ def _collect(grid: Grid, messages: list[Message], admin: Admin, round_: int, tim
         if pending and time.monotonic() - checked > 1.0:
             checked = time.monotonic()
             if registry.round(fid, round_).update_count >= len(current_analysts(admin.context)):
-                break
+                deadline = min(deadline, checked + REPLY_GRACE_SECONDS)
         time.sleep(0.25)
     return replies
 
