@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,16 @@ class RunningNode:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def logged(self, needle: str, timeout: float = 10.0) -> bool:
+        """Whether a stderr line containing ``needle`` arrives within ``timeout`` (a thread reads stderr, so a
+        line the node wrote while failing a request may land after the client saw the failure)."""
+        deadline = time.monotonic() + timeout
+        while not any(needle in line for line in list(self.stderr_lines)):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
 
     @property
     def multiaddr(self) -> str:

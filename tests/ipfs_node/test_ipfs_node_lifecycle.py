@@ -160,7 +160,7 @@ def test_corruption_past_the_verified_head_cuts_the_stream(node_factory, blocks_
         _flip_first_byte(block)
         with pytest.raises((ipfshttpclient.exceptions.Error, requests.exceptions.RequestException)):
             c.cat(cid)
-    assert any(_raw_cid(leaf) in line for line in running.stderr_lines)
+    assert running.logged(_raw_cid(leaf))
 
 
 def test_sigterm_aborts_a_stalled_upload_and_still_exits_zero(node_factory):
