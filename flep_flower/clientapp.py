@@ -1,35 +1,31 @@
-"""The Flower ClientApp: a SuperNode is an analyst (:mod:`registry.flower.analyst_node`).
+"""The Flower ClientApp: a SuperNode forwards each train instruction to its analyst worker
+(:mod:`registry.flower.worker_link`) and replies with the update's id.
 
-Flower starts one ClientApp process per message, so what the analyst's local trainer keeps between rounds
-(its data shuffling) lives in the node's Flower context state for the run.
+Flower starts one ClientApp process per message and runs the app code its SuperLink ships, so this process
+holds no key and imports no chain or ML code: the analyst worker (``flep flower analyst``) keeps the
+keystore, the data and the local trainer across rounds, and checks every instruction against the chain.
 """
 
 from __future__ import annotations
 
-from flwr.app import ConfigRecord, Context, Message
+from flwr.app import Context, Message
 from flwr.clientapp import ClientApp
 
-from registry.flower.analyst_node import NodeConfig, train_round
 from registry.flower.messages import TrainInstruction
-
-STATE_RECORD = "flep.trainer"
+from registry.flower.worker_link import NodeConfig, ask_worker
 
 app = ClientApp()
 
 
 @app.train()
 def train(message: Message, context: Context) -> Message:
-    """Train the round the message names and reply with the registered update's id.
+    """Forward the instruction to the analyst worker and reply with the update it registered.
 
     Raises:
-        NodeRefusal: If the chain does not back the instruction (Flower sends the reason back as the reply's
-            error; nothing was recorded).
+        NodeRefusal: If the worker refuses the instruction (the chain does not back it; nothing was recorded),
+            fails, or cannot be reached (Flower sends the reason back as the reply's error).
+        MessageFormatError: If the message carries no train instruction.
     """
     instruction = TrainInstruction.from_content(message.content)
-    state = context.state.config_records.get(STATE_RECORD)
-    shuffle = state.get("shuffle") if state is not None else None
-    reply, shuffle = train_round(instruction, NodeConfig.from_node_config(context.node_config),
-                                 shuffle if isinstance(shuffle, bytes) else None)
-    if shuffle is not None:
-        context.state[STATE_RECORD] = ConfigRecord({"shuffle": shuffle})
+    reply = ask_worker(NodeConfig.from_node_config(context.node_config), instruction)
     return Message(reply.to_content(), reply_to=message)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import signal
+from pathlib import Path
+
 import typer
 from rich.table import Table
 
 from registry.commands.output import console, emit_json, literal
-from registry.commands.party import configured_registry
+from registry.commands.party import configured_registry, open_party
 from registry.commands.round import (
     CUSTODIANS_OPTION,
     LOCAL_EPOCHS_OPTION,
@@ -75,6 +79,56 @@ def run(
     outside = ", ".join(flower.outside_connections) or "none"
     console.print(f"connections outside 127.0.0.1 in {flower.connection_samples} samples of every process: "
                   f"{literal(outside)}")
+
+
+@app.command("analyst")
+def analyst(
+    keystore: Path = typer.Option(..., "--keystore", help="The analyst's keystore directory."),
+    socket_path: Path = typer.Option(..., "--socket", help="The Unix socket to serve on; the SuperNode gets it "
+                                     "as --node-config 'worker=\"PATH\"'."),
+    federation: int = typer.Option(0, "--federation", min=0, help="The only federation to serve (0: any this "
+                                   "account is an analyst of)."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Processes for Paillier work."),
+    json_out: bool = typer.Option(False, "--json", help="Print each request's outcome as one JSON line."),
+) -> None:
+    """Run the analyst beside a SuperNode until SIGTERM or Ctrl-C: the SuperNode's ClientApp forwards each
+    train instruction here; this process checks it against the chain, trains, submits and answers with the
+    update's id. The passphrase (FLEP_PASSPHRASE or a prompt) stays here, never in the SuperNode.
+
+    \f
+    Raises:
+        ConfigError: If no chain, registry or IPFS node is configured.
+        WorkerError: If another worker serves on the socket, or the path is taken by something else.
+    """
+    from registry.flower.analyst_worker import AnalystWorker, serve
+
+    opened = open_party(keystore)
+    registry, store = configured_registry(opened.account)
+    worker = AnalystWorker(opened, registry, store, federation, workers)
+    stopping: list[bool] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.append(True))
+
+    def report(request: dict, answer: dict) -> None:
+        instruction = request.get("instruction") if isinstance(request.get("instruction"), dict) else {}
+        where = {"federation": instruction.get("federation_id"), "round": instruction.get("round")}
+        line = {"party": "analyst", "account": opened.address, **where, **answer}
+        if json_out:
+            print(json.dumps(line), flush=True)
+        elif "reply" in answer:
+            console.print(f"round {where['round']}: submitted update {answer['reply']['update_id']}")
+        else:
+            console.print(f"[yellow]round {where['round']}: {literal(answer.get('refusal') or answer['error'])}[/]",
+                          highlight=False)
+
+    def ready() -> None:
+        if json_out:
+            print(json.dumps({"party": "analyst", "account": opened.address, "action": "ready",
+                              "socket": str(socket_path)}), flush=True)
+        else:
+            console.print(f"analyst {opened.address} serving on {literal(str(socket_path))}", highlight=False)
+
+    serve(worker, socket_path.expanduser(), lambda: bool(stopping), report, ready)
 
 
 def _print_line(line: dict) -> None:

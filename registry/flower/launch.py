@@ -2,8 +2,9 @@
 
 Sets up keystores and a federation as `flep round run` does (:func:`~registry.roles.runner.prepare_run`), then
 starts the key holder agent (or the custodians), a ``flower-superlink`` (insecure, 127.0.0.1, a free port or
-``port``), one ``flower-supernode`` per analyst keystore, and ``flwr run`` of the app in the checkout's
-``pyproject.toml``; it reads each round back from the chain, and stops every process it started (whole
+``port``), per analyst an analyst worker (``flep flower analyst``: the keystore, its passphrase and the
+training) and a ``flower-supernode`` forwarding to it over a Unix socket (its environment holds no FLEP
+setting or secret), and ``flwr run`` of the app in the checkout's ``pyproject.toml``; it reads each round back from the chain, and stops every process it started (whole
 process groups, so Flower's own ServerApp and ClientApp children too), also on failure and Ctrl-C.
 
 Nothing dials out: Flower's telemetry and update check are off, runtime dependency installation is disabled,
@@ -16,10 +17,12 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,6 +121,8 @@ def run_flower(registry_address: str, rpc: ModelRegistry, store: ArtifactStore, 
     events.touch()
     port = port or free_port()
     address = f"127.0.0.1:{port}"
+    # A short private directory: a Unix socket's path holds at most 107 bytes, a run directory may not.
+    sockets = Path(tempfile.mkdtemp(prefix="flep-flower-"))
     try:
         processes.start("superlink", [_bin("flower-superlink"), "--insecure", "--host", "127.0.0.1", "--port",
                                       str(port), "--disable-runtime-dependency-installation"],
@@ -125,11 +130,17 @@ def run_flower(registry_address: str, rpc: ModelRegistry, store: ArtifactStore, 
         _wait_listening(port, processes, "superlink")
         progress({"party": "runner", "action": f"superlink listening on {address}"})
         analysts = [n for n in keystores if n.startswith("analyst-")]
+        # The analysts' passphrase stays in their workers: a SuperNode runs whatever app code the SuperLink ships.
+        node_env = {k: v for k, v in env.items() if not k.startswith("FLEP_")}
         for name in analysts:
-            node_config = f'keystore="{keystores[name].directory}" federation={setup.federation_id}'
+            processes.start(f"{name}-worker", [sys.executable, "-m", "registry", "flower", "analyst", "--keystore",
+                                               str(keystores[name].directory), "--socket", str(sockets / name),
+                                               "--federation", str(setup.federation_id), "--json"], env)
+        for name in analysts:
+            _wait_serving(sockets / name, processes, f"{name}-worker")
             processes.start(name, [_bin("flower-supernode"), "--insecure", "--superlink", address, "--host",
-                                   "127.0.0.1", "--port", str(free_port()), "--node-config", node_config],
-                            {**env, "FLWR_HOME": str(flower / name)})
+                                   "127.0.0.1", "--port", str(free_port()), "--node-config",
+                                   f'worker="{sockets / name}"'], {**node_env, "FLWR_HOME": str(flower / name)})
         agents.wait_ready(AGENT_START_SECONDS)
         run_home = flower / "flwr-cli"
         run_home.mkdir()
@@ -164,6 +175,7 @@ def run_flower(registry_address: str, rpc: ModelRegistry, store: ArtifactStore, 
     finally:
         processes.stop()
         agents.stop()
+        shutil.rmtree(sockets, ignore_errors=True)
     result = RunResult(registry_address, setup.federation_id, str(directory), tuple(reports), dp=setup.plan.dp,
                        exited=dict(agents.exited))
     return FlowerRun(result, address, tuple(tail.node_errors), processes.samples, tuple(sorted(processes.outside)))
@@ -184,6 +196,17 @@ def _wait_listening(port: int, processes: _Processes, name: str, timeout: float 
                 return
         time.sleep(0.2)
     raise FlowerLaunchError(f"the {name} did not listen on 127.0.0.1:{port} in {timeout} s; see {processes.log(name)}")
+
+
+def _wait_serving(path: Path, processes: _Processes, name: str, timeout: float = AGENT_START_SECONDS) -> None:
+    """Until the analyst worker's socket exists (it appears listening)."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if processes.exited(name):
+            raise FlowerLaunchError(f"the {name} exited at start; see {processes.log(name)}")
+        if time.monotonic() > deadline:
+            raise FlowerLaunchError(f"the {name} did not serve on {path} in {timeout} s; see {processes.log(name)}")
+        time.sleep(0.1)
 
 
 def _reports(setup, rpc: ModelRegistry, store: ArtifactStore, tail: _Tail, agents) -> list[RoundReport]:

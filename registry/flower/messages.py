@@ -8,6 +8,7 @@ plaintext, no ciphertext and nothing a party has to trust.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING
 
@@ -29,13 +30,21 @@ def _read(content: RecordDict, record: str, kind: type) -> dict:
     if record not in content.config_records:
         raise MessageFormatError(f"the message carries no {record!r} config record; is the other side a FLEP "
                                  "Flower app of the same version?")
-    values = content.config_records[record]
+    return _typed(content.config_records[record], record, kind)
+
+
+def _typed(values: Mapping[str, object], where: str, kind: type) -> dict:
+    """The fields of ``kind`` from ``values``, each checked for its type (no others allowed)."""
+    names = [f.name for f in fields(kind)]
+    unknown = sorted(set(values) - set(names))
+    if unknown:
+        raise MessageFormatError(f"{where!r} carries unknown field(s) {unknown}")
     found = {}
     for f in fields(kind):
         value = values.get(f.name)
         expected = {"int": int, "str": str, "float": float}[str(f.type)]
         if type(value) is not expected and not (expected is float and type(value) is int):
-            raise MessageFormatError(f"field {f.name!r} of {record!r} must be {expected.__name__}, got "
+            raise MessageFormatError(f"field {f.name!r} of {where!r} must be {expected.__name__}, got "
                                      f"{type(value).__name__}")
         found[f.name] = expected(value)
     return found
@@ -68,6 +77,15 @@ class TrainInstruction:
         """Raises: MessageFormatError: If the record or one of its fields is missing or mistyped."""
         return cls(**_read(content, TRAIN_RECORD, cls))
 
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, object]) -> TrainInstruction:
+        """The instruction from its fields as a mapping (the analyst worker's request).
+
+        Raises:
+            MessageFormatError: If a field is missing, mistyped or unknown.
+        """
+        return cls(**_typed(values, TRAIN_RECORD, cls))
+
 
 @dataclass(frozen=True)
 class TrainReply:
@@ -87,3 +105,12 @@ class TrainReply:
     def from_content(cls, content: RecordDict) -> TrainReply:
         """Raises: MessageFormatError: If the record or one of its fields is missing or mistyped."""
         return cls(**_read(content, REPLY_RECORD, cls))
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, object]) -> TrainReply:
+        """The reply from its fields as a mapping (the analyst worker's answer).
+
+        Raises:
+            MessageFormatError: If a field is missing, mistyped or unknown.
+        """
+        return cls(**_typed(values, REPLY_RECORD, cls))

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 from registry.chain import ModelRegistry, RoundStatus, connect
 from registry.devnet import dev_account, free_port
@@ -35,6 +36,24 @@ def _flower_processes() -> list[str]:
                 Path(part).name in FLOWER_PROGRAMS for part in cmdline[:2]):
             found.append(" ".join(cmdline))
     return found
+
+
+def _programs(process: psutil.Process) -> list[str]:
+    try:
+        return [Path(part).name for part in process.cmdline()[:2]]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _environ(process: psutil.Process) -> dict[str, str]:
+    try:
+        return process.environ()
+    except psutil.NoSuchProcess:
+        return {}
+
+
+def _processes_with(text: str) -> list[psutil.Process]:
+    return [p for p in psutil.process_iter(["cmdline"]) if text in " ".join(p.info["cmdline"] or [])]
 
 
 def _wait_for(condition, run: subprocess.Popen, timeout: float, what: str) -> None:
@@ -108,22 +127,20 @@ def test_two_rounds_through_flower_are_two_registry_rounds(devnet, devnet_env) -
             if any(str(directory) in part for part in (p.info["cmdline"] or []))] == []
 
 
-def _refusal(instruction, config, monkeypatch, env: dict[str, str]) -> str:
-    from registry.flower.analyst_node import NodeRefusal, train_round
+def _refusal(worker, instruction) -> str:
+    from registry.flower.worker_link import NodeRefusal
 
-    for key, value in env.items():
-        if key.startswith("FLEP_"):
-            monkeypatch.setenv(key, value)
     try:
-        train_round(instruction, config)
+        worker.train(instruction)
     except NodeRefusal as refusal:
         return str(refusal)
     raise AssertionError(f"{instruction} was not refused")
 
 
-def test_a_supernode_refuses_instructions_the_chain_does_not_back(devnet, devnet_env, monkeypatch) -> None:
-    from registry.flower.analyst_node import NodeConfig
+def test_an_analyst_worker_refuses_instructions_the_chain_does_not_back(devnet, devnet_env, tmp_path) -> None:
+    from registry.flower.analyst_worker import AnalystWorker
     from registry.flower.messages import TrainInstruction
+    from registry.store import ArtifactStore
 
     # A federation through one Flower round, then a third party's view: the ServerApp is the untrusted side.
     registry, _ = ModelRegistry.deploy(connect(devnet.rpc_url, devnet.chain_id), dev_account(0))
@@ -136,17 +153,17 @@ def test_a_supernode_refuses_instructions_the_chain_does_not_back(devnet, devnet
     opened = _flep(env, "round", "open", "--keystore", str(keystores / "admin"), "--deadline-seconds", "300")
     assert opened.returncode == 0, opened.stderr[-2000:]
     v1 = registry.model_version(fid, 1).global_model_artifact
-    node = NodeConfig(keystores / "analyst-1")
+    keystore = Keystore.open(keystores / "analyst-1", "flower-refusal-test")
+    store = ArtifactStore(devnet.ipfs_api)
+    worker = AnalystWorker(keystore, registry.as_account(keystore.account), store)
+    pinned = AnalystWorker(keystore, registry.as_account(keystore.account), store, fid + 1)
     refusals = {
-        "stale": _refusal(TrainInstruction(registry.address, fid, 2, 0, 0), node, monkeypatch, env),
-        "closed": _refusal(TrainInstruction(registry.address, fid, 1, 1, v1), node, monkeypatch, env),
-        "unopened": _refusal(TrainInstruction(registry.address, fid, 3, 1, v1), node, monkeypatch, env),
-        "registry": _refusal(TrainInstruction("0x" + "11" * 20, fid, 2, 1, v1), node, monkeypatch, env),
-        "pinned": _refusal(TrainInstruction(registry.address, fid, 2, 1, v1), NodeConfig(node.keystore, fid + 1),
-                           monkeypatch, env),
-        "federation": _refusal(TrainInstruction(registry.address, fid + 1, 1, 0, 0), node, monkeypatch, env),
-        "passphrase": _refusal(TrainInstruction(registry.address, fid, 2, 1, v1), node, monkeypatch,
-                               {"FLEP_PASSPHRASE": ""}),
+        "stale": _refusal(worker, TrainInstruction(registry.address, fid, 2, 0, 0)),
+        "closed": _refusal(worker, TrainInstruction(registry.address, fid, 1, 1, v1)),
+        "unopened": _refusal(worker, TrainInstruction(registry.address, fid, 3, 1, v1)),
+        "registry": _refusal(worker, TrainInstruction("0x" + "11" * 20, fid, 2, 1, v1)),
+        "pinned": _refusal(pinned, TrainInstruction(registry.address, fid, 2, 1, v1)),
+        "federation": _refusal(worker, TrainInstruction(registry.address, fid + 1, 1, 0, 0)),
     }
     assert "but the chain's latest is v1" in refusals["stale"] and "nothing was trained" in refusals["stale"]
     assert "round 1 of federation" in refusals["closed"] and "is not open for updates" in refusals["closed"]
@@ -154,7 +171,30 @@ def test_a_supernode_refuses_instructions_the_chain_does_not_back(devnet, devnet
     assert "check FLEP_REGISTRY_ADDRESS" in refusals["registry"]
     assert f"serves federation {fid + 1} only" in refusals["pinned"]
     assert f"federation {fid + 1} does not exist" in refusals["federation"]
-    assert "set FLEP_PASSPHRASE" in refusals["passphrase"]
+
+    # A real `flep flower analyst` process: without a passphrase it does not start (nothing to prompt on).
+    bare = {k: v for k, v in env.items() if k != "FLEP_PASSPHRASE"}
+    socket_path = tmp_path / "analyst.sock"
+    started = subprocess.run([sys.executable, "-m", "registry", "flower", "analyst", "--keystore",
+                              str(keystores / "analyst-1"), "--socket", str(socket_path)], env=bare,
+                             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    assert started.returncode != 0 and not socket_path.exists()
+    # With it, it answers over its socket what the chain backs, and nothing else.
+    from registry.flower.worker_link import NodeConfig, NodeRefusal, ask_worker
+
+    serving = subprocess.Popen([sys.executable, "-m", "registry", "flower", "analyst", "--keystore",
+                                str(keystores / "analyst-1"), "--socket", str(socket_path), "--json"], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(socket_path.exists, serving, 120, "the analyst worker served")
+        with pytest.raises(NodeRefusal, match="but the chain's latest is v1"):
+            ask_worker(NodeConfig(socket_path), TrainInstruction(registry.address, fid, 2, 0, 0), timeout=60)
+    finally:
+        serving.send_signal(signal.SIGTERM)
+        stdout, _ = serving.communicate(timeout=30)
+    assert serving.returncode == 0 and not socket_path.exists()
+    lines = [json.loads(line) for line in stdout.splitlines()]
+    assert lines[0]["action"] == "ready" and "but the chain's latest is v1" in lines[1]["refusal"]
     # None of it reached the chain: the open round 2 holds no update.
     assert registry.round(fid, 2).update_count == 0
 
@@ -169,25 +209,31 @@ def test_a_killed_supernode_is_a_dropout_and_a_foreign_keystore_is_refused(devne
                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # A SuperNode with a keystore nobody admitted joins the SuperLink as soon as it listens.
     rogue_keystore = Keystore.create(tmp_path / "rogue", "rogue-passphrase")
-    rogue = None
+    rogue = rogue_worker = None
     try:
         def listening() -> bool:
             with socket.socket() as probe:
                 return probe.connect_ex(("127.0.0.1", port)) == 0
 
         _wait_for(listening, run, 300, "the SuperLink listened")
+        quiet = {"FLWR_TELEMETRY_ENABLED": "0", "FLWR_DISABLE_UPDATE_CHECK": "1",
+                 "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])}
+        rogue_socket = tmp_path / "rogue.sock"
+        rogue_worker = subprocess.Popen(
+            [sys.executable, "-m", "registry", "flower", "analyst", "--keystore", str(rogue_keystore.directory),
+             "--socket", str(rogue_socket)], env={**env, "FLEP_PASSPHRASE": "rogue-passphrase"},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        _wait_for(rogue_socket.exists, run, 120, "the rogue analyst worker served")
         rogue = subprocess.Popen(
             [str(Path(sys.executable).with_name("flower-supernode")), "--insecure", "--superlink",
              f"127.0.0.1:{port}", "--host", "127.0.0.1", "--port", str(free_port()),
-             "--node-config", f'keystore="{rogue_keystore.directory}"'],
-            env={**env, "FLEP_PASSPHRASE": "rogue-passphrase", "FLWR_HOME": str(tmp_path / "rogue-flwr"),
-                 "FLWR_TELEMETRY_ENABLED": "0", "FLWR_DISABLE_UPDATE_CHECK": "1",
-                 "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])},
+             "--node-config", f'worker="{rogue_socket}"'],
+            env={**quiet, "FLWR_HOME": str(tmp_path / "rogue-flwr")},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         # analyst-3's SuperNode dies once round 1 is open, long before its ClientApp could reply.
         _wait_for_round_1(registry, run)
         victims = [p for p in psutil.process_iter(["cmdline"]) if "flower-supernode" in " ".join(
-            p.info["cmdline"] or []) and "keystores/analyst-3" in " ".join(p.info["cmdline"] or [])]
+            p.info["cmdline"] or []) and "/analyst-3" in " ".join(p.info["cmdline"] or [])]
         assert len(victims) == 1
         _kill_tree(victims[0].pid)
         stdout, stderr = run.communicate(timeout=400)
@@ -195,8 +241,9 @@ def test_a_killed_supernode_is_a_dropout_and_a_foreign_keystore_is_refused(devne
         if run.poll() is None:
             run.send_signal(signal.SIGINT)
             run.communicate(timeout=60)
-        if rogue is not None:
-            _kill_tree(rogue.pid)
+        for process in (rogue, rogue_worker):
+            if process is not None:
+                _kill_tree(process.pid)
     assert run.returncode == 0, stderr[-3000:]
     result = json.loads(stdout)
     [round_] = result["rounds"]
@@ -230,9 +277,18 @@ def test_ctrl_c_stops_every_process_it_started(devnet, devnet_env) -> None:
     # Interrupted mid-round, with the SuperLink, both SuperNodes and their ClientApps running.
     _wait_for_round_1(registry, run)
     _wait_for(lambda: any("flwr-clientapp" in p for p in _flower_processes()), run, 60, "a ClientApp started")
+    # The analysts' passphrase is in their workers only: no Flower process (each runs code the SuperLink ships)
+    # has it or any FLEP setting in its environment.
+    workers = _processes_with("flower analyst")
+    assert len(workers) == 2 and all("FLEP_PASSPHRASE" in _environ(w) for w in workers)
+    nodes = [p for p in psutil.process_iter(["cmdline"]) if "flower-supernode" in _programs(p)]
+    node_side = nodes + [child for node in nodes for child in node.children(recursive=True)]
+    assert len(nodes) == 2 and any("flwr-clientapp" in _programs(p) for p in node_side)
+    assert [_programs(p) for p in node_side if any(key.startswith("FLEP_") for key in _environ(p))] == []
     run.send_signal(signal.SIGINT)
     run.communicate(timeout=60)
     assert run.returncode != 0
     assert _flower_processes() == []
     assert [p for p in psutil.process_iter(["cmdline"]) if "agent" in (p.info["cmdline"] or [])
             and any("keystores/" in part for part in p.info["cmdline"])] == []
+    assert _processes_with("flower analyst") == []

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from flwr.app import ConfigRecord, RecordDict
 
-from registry.flower.analyst_node import NodeConfig, NodeRefusal
 from registry.flower.messages import REPLY_RECORD, TRAIN_RECORD, MessageFormatError, TrainInstruction, TrainReply
 from registry.flower.server_rounds import FlowerRunError, ServerSettings
+from registry.flower.worker_link import NodeConfig, NodeRefusal
 
 
 def test_instruction_and_reply_round_trip_through_records() -> None:
@@ -48,15 +48,21 @@ def test_a_reply_of_another_shape_is_refused() -> None:
         {"analyst": "0x1", "update_id": 1, "gas_used": 1, "seconds": 2, "epsilon": -1})})).seconds == 2.0
 
 
-def test_node_config_names_the_keystore_and_optionally_one_federation() -> None:
-    assert NodeConfig.from_node_config({"keystore": "~/ks", "federation": 4}) == NodeConfig(
-        Path("~/ks").expanduser(), 4)
-    assert NodeConfig.from_node_config({"keystore": "/ks"}).federation_id == 0
-    with pytest.raises(NodeRefusal, match="no analyst keystore: start it with --node-config"):
-        NodeConfig.from_node_config({})
-    for bad in (-1, "2", True, 1.5):
-        with pytest.raises(NodeRefusal, match="federation must be a federation id"):
-            NodeConfig.from_node_config({"keystore": "/ks", "federation": bad})
+def test_an_instruction_or_reply_with_a_field_nobody_defined_is_refused() -> None:
+    fields = {"registry": "0x1", "federation_id": 1, "round": 1, "model_version": 0, "model_artifact": 0}
+    assert TrainInstruction.from_mapping(fields) == TrainInstruction("0x1", 1, 1, 0, 0)
+    with pytest.raises(MessageFormatError, match=r"unknown field\(s\) \['parameters'\]"):
+        TrainInstruction.from_mapping({**fields, "parameters": "..."})
+    with pytest.raises(MessageFormatError, match="unknown field"):
+        TrainReply.from_content(RecordDict({REPLY_RECORD: ConfigRecord(
+            {"analyst": "0x1", "update_id": 1, "gas_used": 1, "seconds": 2.0, "epsilon": -1.0, "weights": b"x"})}))
+
+
+def test_node_config_names_the_analyst_workers_socket() -> None:
+    assert NodeConfig.from_node_config({"worker": "~/analyst.sock"}) == NodeConfig(Path("~/analyst.sock").expanduser())
+    for bad in ({}, {"worker": ""}, {"worker": 3}, {"keystore": "/ks"}):
+        with pytest.raises(NodeRefusal, match="no analyst worker: start `flep flower analyst"):
+            NodeConfig.from_node_config(bad)
 
 
 def test_server_settings_refuse_a_missing_or_mistyped_run_config() -> None:

@@ -1,0 +1,199 @@
+"""The analyst behind a SuperNode (``flep flower analyst``): a long-lived process that trains what the chain
+backs, asked over a local Unix socket by the SuperNode's ClientApp (:mod:`registry.flower.worker_link`).
+
+It opens the analyst's keystore once (its passphrase never enters the SuperNode, which runs the app code the
+SuperLink ships), keeps each federation's :class:`~registry.roles.analyst.Analyst` (decrypted data, local
+trainer, shuffling) across rounds, and is configured like every other party (``FLEP_RPC_URL``,
+``FLEP_REGISTRY_ADDRESS``, ``FLEP_IPFS_API`` or a ``FLEP_HOME`` with a devnet).
+
+An instruction only names a round: before any work the worker checks it against the chain (this registry,
+an analyst of this federation, the round open and before its deadline, the model version it names is the
+federation's latest), then trains from the verified latest model and submits as the analyst role does, and
+answers with the id of the update it registered on chain. A server that names another round, an old model or
+a federation this account is not an analyst of gets a refusal saying so, and nothing is recorded; an
+instruction for a round it already submitted to gets the same answer again. Requests are served one at a
+time, so two for one round cannot both submit.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+from registry.chain import ModelRegistry, Role, RoundStatus
+from registry.flower.messages import MessageFormatError, TrainInstruction, TrainReply
+from registry.flower.worker_link import FrameError, NodeRefusal, check_socket_path, recv_frame, send_frame
+from registry.keystore import Keystore
+from registry.roles import Analyst, FederationContext, RoleError
+from registry.roles.admin import chain_now
+from registry.store import ArtifactStore
+
+REQUEST_SECONDS = 10.0
+"""How long a connected client has to send its request (requests are served one at a time)."""
+
+
+class WorkerError(RoleError):
+    """The analyst worker cannot serve on its socket (another one serves there, or the path is taken)."""
+
+
+class AnalystWorker:
+    """An analyst answering train instructions.
+
+    Args:
+        keystore: The analyst's opened keystore.
+        registry: The registry, acting as the analyst's account.
+        store: The verified IPFS store.
+        federation_id: The only federation served (0: any this account is an analyst of).
+        workers: Processes for Paillier encryption.
+    """
+
+    def __init__(self, keystore: Keystore, registry: ModelRegistry, store: ArtifactStore, federation_id: int = 0,
+                 workers: int | None = 1) -> None:
+        self.keystore, self.registry, self.store = keystore, registry, store
+        self.federation_id, self.workers = federation_id, workers
+        self._analysts: dict[int, Analyst] = {}
+
+    def train(self, instruction: TrainInstruction) -> TrainReply:
+        """Check ``instruction`` against the chain, train and submit this analyst's update, and reply.
+
+        Raises:
+            NodeRefusal: If the instruction is not for this registry, federation, analyst, open round or latest
+                model.
+            RoleError, ChainError, StoreError: If training or submitting fails.
+        """
+        _check(instruction, self.federation_id, self.registry, self.keystore)
+        fid, me = instruction.federation_id, self.keystore.address
+        mine = [u for u in self.registry.round_updates(fid, instruction.round) if u.analyst == me]
+        if mine:  # a repeated instruction (a restarted server): the same reply, nothing recorded twice
+            return TrainReply(me, mine[0].artifact_id, 0, 0.0)
+        analyst = self._analysts.get(fid)
+        if analyst is None:
+            analyst = Analyst(FederationContext(self.registry, self.store, fid), self.keystore, self.workers)
+            self._analysts[fid] = analyst
+        submitted = analyst.submit(self.registry.round(fid, instruction.round))
+        epsilon = -1.0 if submitted.epsilon is None else submitted.epsilon
+        return TrainReply(me, submitted.update_id, submitted.gas_used, submitted.seconds, epsilon)
+
+    def answer(self, request: dict) -> dict:
+        """The answer to one request (see :mod:`registry.flower.worker_link`); never raises, so one bad
+        request cannot stop the worker."""
+        instruction = request.get("instruction")
+        try:
+            if not isinstance(instruction, dict):
+                raise MessageFormatError("the request holds no 'instruction' object")
+            parsed = TrainInstruction.from_mapping(instruction)
+        except MessageFormatError as exc:
+            return {"refusal": f"malformed request: {exc}"}
+        try:
+            return {"reply": asdict(self.train(parsed))}
+        except NodeRefusal as exc:
+            return {"refusal": str(exc)}
+        except Exception as exc:  # noqa: BLE001 - any failure is this request's answer, the worker goes on
+            return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def _check(instruction: TrainInstruction, pinned: int, registry: ModelRegistry, keystore: Keystore) -> None:
+    """Refuse an instruction the chain does not back, before any work."""
+    fid, me = instruction.federation_id, keystore.address
+    if instruction.registry.lower() != registry.address.lower():
+        raise NodeRefusal(f"the instruction is for registry {instruction.registry}, this analyst's is "
+                          f"{registry.address}: check FLEP_REGISTRY_ADDRESS on both sides")
+    if pinned and fid != pinned:
+        raise NodeRefusal(f"this analyst worker serves federation {pinned} only, not {fid}")
+    if not 1 <= fid <= registry.federation_count():
+        raise NodeRefusal(f"federation {fid} does not exist on registry {registry.address}")
+    if not registry.has_role(fid, Role.ANALYST, me):
+        raise NodeRefusal(f"account {me} (keystore {keystore.directory}) is not an analyst of federation {fid}: "
+                          "ask the federation's admin to admit it (`flep access grant --role analyst`), then retry")
+    federation = registry.federation(fid)
+    if not 1 <= instruction.round <= federation.round_count:
+        raise NodeRefusal(f"round {instruction.round} of federation {fid} was never opened on chain")
+    stored = registry.round(fid, instruction.round)
+    if stored.status != RoundStatus.OPEN or chain_now(registry) > stored.deadline:
+        raise NodeRefusal(f"round {instruction.round} of federation {fid} is not open for updates (status "
+                          f"{stored.status.name.lower()}, deadline {stored.deadline})")
+    backed = TrainInstruction.from_chain(registry, fid, instruction.round)
+    if (instruction.model_version, instruction.model_artifact) != (backed.model_version, backed.model_artifact):
+        raise NodeRefusal(f"the instruction starts from model v{instruction.model_version} (artifact "
+                          f"{instruction.model_artifact}), but the chain's latest is v{backed.model_version} "
+                          f"(artifact {backed.model_artifact}): the server is stale or lying; nothing was trained")
+
+
+def serve(worker: AnalystWorker, path: Path, stopping: Callable[[], bool],
+          report: Callable[[dict, dict], None] = lambda request, answer: None,
+          ready: Callable[[], None] = lambda: None) -> None:
+    """Answer requests on the Unix socket ``path`` until ``stopping()``; the socket is removed at the end.
+    ``report`` sees each request with its answer; ``ready`` is called once the socket accepts connections.
+
+    The socket is created listening under a temporary name and renamed into place, so once ``path`` exists
+    it accepts connections; only this user can connect (mode 0600).
+
+    Raises:
+        NodeRefusal: If ``path`` is too long for a Unix socket.
+        WorkerError: If a worker already answers on ``path``, or something that is not a socket is there.
+    """
+    check_socket_path(path)
+    _clear(path)
+    staging = path.with_name(f".w{os.getpid()}")
+    check_socket_path(staging)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    previous = os.umask(0o177)
+    try:
+        staging.unlink(missing_ok=True)
+        listener.bind(str(staging))
+    finally:
+        os.umask(previous)
+    listener.listen(16)
+    listener.settimeout(0.5)
+    os.rename(staging, path)
+    ours = path.stat().st_ino
+    ready()
+    try:
+        while not stopping():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with connection:
+                _serve_one(worker, connection, report)
+    finally:
+        listener.close()
+        try:
+            if path.stat().st_ino == ours:
+                path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _serve_one(worker: AnalystWorker, connection: socket.socket, report: Callable[[dict, dict], None]) -> None:
+    connection.settimeout(REQUEST_SECONDS)
+    try:
+        request = recv_frame(connection)
+    except (FrameError, OSError) as exc:
+        request, answer = {}, {"refusal": f"malformed request: {exc}"}
+    else:
+        connection.settimeout(None)
+        answer = worker.answer(request)
+    report(request, answer)
+    try:
+        send_frame(connection, answer)
+    except (OSError, FrameError):
+        pass  # the client left; what was recorded is on chain, and a repeated request gets the same answer
+
+
+def _clear(path: Path) -> None:
+    """Remove a dead worker's socket at ``path``; refuse a live one or anything else."""
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(mode):
+        raise WorkerError(f"{path} exists and is not a socket: choose another --socket path")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        if probe.connect_ex(str(path)) == 0:
+            raise WorkerError(f"an analyst worker already answers on {path}: stop it or choose another --socket")
+    path.unlink()
