@@ -4,7 +4,9 @@ registry round.
 Public surface:
     apps (the FAB's modules, top-level flep_flower/ in the checkout):
               :mod:`flep_flower.serverapp` (``app``: the admin's round driver + the untrusted aggregator),
-              :mod:`flep_flower.clientapp` (``app``: an analyst per SuperNode)
+              :mod:`flep_flower.clientapp` (``app``: a SuperNode forwarding to its analyst)
+    analyst:  :mod:`registry.flower.analyst_worker` (``flep flower analyst``: the analyst beside a SuperNode,
+              holding its keystore; reached over :mod:`registry.flower.worker_link`)
     protocol: :class:`~registry.flower.messages.TrainInstruction`, :class:`~registry.flower.messages.TrainReply`
               (ids only: nothing Flower carries needs trusting)
     launch:   :func:`~registry.flower.launch.run_flower` (``flep flower run``: SuperLink, SuperNodes, key holder

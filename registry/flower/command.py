@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from pathlib import Path
 
 import typer
@@ -112,7 +113,7 @@ def analyst(
     def report(request: dict, answer: dict) -> None:
         instruction = request.get("instruction") if isinstance(request.get("instruction"), dict) else {}
         where = {"federation": instruction.get("federation_id"), "round": instruction.get("round")}
-        line = {"party": "analyst", "account": opened.address, **where, **answer}
+        line = {"party": "analyst", "account": opened.address, "time": round(time.time(), 3), **where, **answer}
         if json_out:
             print(json.dumps(line), flush=True)
         elif "reply" in answer:
