@@ -32,6 +32,14 @@ SEED_OPTION = typer.Option(0, "--seed")
 CUSTODIANS_OPTION = typer.Option(0, "--custodians", min=0, max=64, help="Share the Paillier key among N custodians "
                                  "(threshold custody) instead of one key holder.")
 THRESHOLD_OPTION = typer.Option(0, "--threshold", min=0, help="With --custodians: how many decrypt a round.")
+DP_OPTION = typer.Option(False, "--dp", help="Analysts train with Opacus DP-SGD (in --dp-rounds, default all).")
+TARGET_EPSILON_OPTION = typer.Option(None, "--target-epsilon", help="With --dp: size sigma so one DP round of the "
+                                     "smallest dataset spends this epsilon.")
+NOISE_MULTIPLIER_OPTION = typer.Option(None, "--noise-multiplier", help="With --dp: the noise multiplier sigma.")
+MAX_GRAD_NORM_OPTION = typer.Option(1.0, "--max-grad-norm", help="With --dp: per-sample clipping bound C.")
+DELTA_OPTION = typer.Option(1e-5, "--delta", help="With --dp: delta.")
+ACCOUNTANT_OPTION = typer.Option("rdp", "--accountant", help="With --dp: privacy accountant, rdp or prv.")
+DP_ROUNDS_OPTION = typer.Option("", "--dp-rounds", help="With --dp: rounds trained with DP, e.g. 2,3 (default: all).")
 
 
 @app.command("run")
@@ -47,16 +55,13 @@ def run(
     seed: int = SEED_OPTION,
     revoke_after: int = typer.Option(0, "--revoke-after-round", min=0,
                                      help="After this round, revoke the last analyst and rotate the key epoch."),
-    dp: bool = typer.Option(False, "--dp", help="Analysts train with Opacus DP-SGD (in --dp-rounds, default all)."),
-    target_epsilon: float = typer.Option(
-        None, "--target-epsilon", help="With --dp: size sigma so one DP round of the smallest dataset spends this "
-        "epsilon."),
-    noise_multiplier: float = typer.Option(None, "--noise-multiplier", help="With --dp: the noise multiplier sigma."),
-    max_grad_norm: float = typer.Option(1.0, "--max-grad-norm", help="With --dp: per-sample clipping bound C."),
-    delta: float = typer.Option(1e-5, "--delta", help="With --dp: delta."),
-    accountant: str = typer.Option("rdp", "--accountant", help="With --dp: privacy accountant, rdp or prv."),
-    dp_rounds: str = typer.Option("", "--dp-rounds", help="With --dp: rounds trained with DP, e.g. 2,3 "
-                                  "(default: all)."),
+    dp: bool = DP_OPTION,
+    target_epsilon: float = TARGET_EPSILON_OPTION,
+    noise_multiplier: float = NOISE_MULTIPLIER_OPTION,
+    max_grad_norm: float = MAX_GRAD_NORM_OPTION,
+    delta: float = DELTA_OPTION,
+    accountant: str = ACCOUNTANT_OPTION,
+    dp_rounds: str = DP_ROUNDS_OPTION,
     custodians: int = CUSTODIANS_OPTION,
     threshold: int = THRESHOLD_OPTION,
     json_out: bool = typer.Option(False, "--json", help="Print per-round accuracy, DP, gas, phases and CIDs as JSON."),
@@ -76,7 +81,7 @@ def run(
             outside the run), or the threshold is not within 1..custodians.
         typer.BadParameter: If DP options are given without ``--dp`` or ``--dp-rounds`` is not a list of rounds.
     """
-    request = _dp_request(dp, target_epsilon, noise_multiplier, max_grad_norm, delta, accountant, dp_rounds)
+    request = dp_request(dp, target_epsilon, noise_multiplier, max_grad_norm, delta, accountant, dp_rounds)
     if request is not None:
         request.check(rounds)
     faucet = dev_account(0)
@@ -139,7 +144,7 @@ def print_run(result: RunResult) -> None:
     console.print(f"keystores and agent logs: {literal(result.directory)}")
 
 
-def _dp_request(dp: bool, target_epsilon: float | None, noise_multiplier: float | None, max_grad_norm: float,
+def dp_request(dp: bool, target_epsilon: float | None, noise_multiplier: float | None, max_grad_norm: float,
                 delta: float, accountant: str, dp_rounds: str) -> DpRequest | None:
     """The ``--dp`` options as a :class:`DpRequest` (``None`` without ``--dp``).
 

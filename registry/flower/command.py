@@ -13,16 +13,24 @@ from rich.table import Table
 from registry.commands.output import console, emit_json, literal
 from registry.commands.party import configured_registry, open_party
 from registry.commands.round import (
+    ACCOUNTANT_OPTION,
     CUSTODIANS_OPTION,
+    DELTA_OPTION,
+    DP_OPTION,
+    DP_ROUNDS_OPTION,
     LOCAL_EPOCHS_OPTION,
+    MAX_GRAD_NORM_OPTION,
     MIN_PARTICIPANTS_OPTION,
     MODEL_OPTION,
+    NOISE_MULTIPLIER_OPTION,
     PAILLIER_BITS_OPTION,
     ROUND_SECONDS_OPTION,
     ROUNDS_OPTION,
     SAMPLES_OPTION,
     SEED_OPTION,
+    TARGET_EPSILON_OPTION,
     THRESHOLD_OPTION,
+    dp_request,
     print_run,
     run_json,
 )
@@ -45,6 +53,13 @@ def run(
     local_epochs: int = LOCAL_EPOCHS_OPTION,
     round_seconds: int = ROUND_SECONDS_OPTION,
     seed: int = SEED_OPTION,
+    dp: bool = DP_OPTION,
+    target_epsilon: float = TARGET_EPSILON_OPTION,
+    noise_multiplier: float = NOISE_MULTIPLIER_OPTION,
+    max_grad_norm: float = MAX_GRAD_NORM_OPTION,
+    delta: float = DELTA_OPTION,
+    accountant: str = ACCOUNTANT_OPTION,
+    dp_rounds: str = DP_ROUNDS_OPTION,
     custodians: int = CUSTODIANS_OPTION,
     threshold: int = THRESHOLD_OPTION,
     port: int = typer.Option(0, "--port", min=0, max=65535, help="SuperLink port on 127.0.0.1 (0: a free one)."),
@@ -53,19 +68,25 @@ def run(
     json_out: bool = typer.Option(False, "--json", help="Print what `flep round run --json` prints, plus the "
                                   "SuperLink address, node errors and the connection check."),
 ) -> None:
-    """Set up a federation on the current devnet, start a SuperLink, one SuperNode per analyst keystore and the
-    key holder agent, run the app with `flwr run`, and stop every process it started (also on failure).
+    """Set up a federation on the current devnet, start a SuperLink, per analyst a worker holding its keystore
+    and a SuperNode forwarding to it, the key holder agent (or the custodians), run the app with `flwr run`, and
+    stop every process it started (also on failure). The DP and custody options are `flep round run`'s.
 
     \f
     Raises:
         ConfigError: If no devnet (chain, registry, IPFS node) is configured.
+        RunError: If the DP options are inconsistent or the threshold is not within 1..custodians.
+        typer.BadParameter: If DP options are given without ``--dp``.
         FlowerLaunchError: If Flower fails to start or the ServerApp stops before its last round.
     """
-    faucet = dev_account(0)
-    operator, store = configured_registry(faucet)
+    request = dp_request(dp, target_epsilon, noise_multiplier, max_grad_norm, delta, accountant, dp_rounds)
     config = RunConfig(analysts=analysts, rounds=rounds, min_participants=min_participants, model=model,
                        paillier_bits=paillier_bits, samples_per_analyst=samples, local_epochs=local_epochs,
-                       round_seconds=round_seconds, seed=seed, custodians=custodians, threshold=threshold)
+                       round_seconds=round_seconds, seed=seed, dp=request, custodians=custodians,
+                       threshold=threshold)
+    config.check()
+    faucet = dev_account(0)
+    operator, store = configured_registry(faucet)
     progress = (lambda line: None) if json_out else _print_line
     flower = run_flower(operator.address, operator, store, load_settings().home, faucet, config, port, node_wait,
                         progress)

@@ -127,6 +127,28 @@ def test_two_rounds_through_flower_are_two_registry_rounds(devnet, devnet_env) -
             if any(str(directory) in part for part in (p.info["cmdline"] or []))] == []
 
 
+def test_dp_rounds_decrypted_by_custodians_run_through_flower_too(devnet, devnet_env) -> None:
+    registry, _ = ModelRegistry.deploy(connect(devnet.rpc_url, devnet.chain_id), dev_account(0))
+    env = {**devnet_env, "FLEP_REGISTRY_ADDRESS": registry.address, "FLEP_PASSPHRASE": "flower-dp-test"}
+    run = _flep(env, "flower", "run", "--analysts", "2", "--rounds", "2", "--model", "logistic",
+                "--paillier-bits", "1024", "--round-seconds", "120", "--dp", "--noise-multiplier", "1.0",
+                "--dp-rounds", "2", "--custodians", "3", "--threshold", "2", "--json")
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout)
+    first, second = result["rounds"]
+    assert (first["status"], second["status"]) == ("finalized", "finalized")
+    # DP only where the plan says, recorded on chain and spent by both analysts; two of three custodians decrypt.
+    assert first["dp"] is None and second["dp"]["noise_multiplier"] == 1.0 and second["dp"]["epsilon"] > 0
+    assert set(second["analyst_epsilon"]) == {"analyst-1", "analyst-2"}
+    assert all(e > 0 for e in second["analyst_epsilon"].values())
+    assert all(len(r["custodians"]) == 2 and set(r["custodians"]) <= {"custodian-1", "custodian-2", "custodian-3"}
+               for r in result["rounds"])
+    fid = result["federation"]
+    # Every custodian online may post its partial; the chain holds at least the threshold's worth per round.
+    assert all(len(registry.partial_custodians(fid, n)) >= 2 for n in (1, 2))
+    assert _flower_processes() == []
+
+
 def _refusal(worker, instruction) -> str:
     from registry.flower.worker_link import NodeRefusal
 
