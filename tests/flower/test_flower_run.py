@@ -219,6 +219,11 @@ def test_an_analyst_worker_refuses_instructions_the_chain_does_not_back(devnet, 
     assert lines[0]["action"] == "ready" and "but the chain's latest is v1" in lines[1]["refusal"]
     # None of it reached the chain: the open round 2 holds no update.
     assert registry.round(fid, 2).update_count == 0
+    # The instruction the chain backs is trained once; a repeat (a restarted server) gets the same answer.
+    backed = TrainInstruction.from_chain(registry, fid, 2)
+    first = worker.train(backed)
+    assert worker.train(backed).update_id == first.update_id and first.analyst == keystore.address
+    assert [u.artifact_id for u in registry.round_updates(fid, 2)] == [first.update_id]
 
 
 def test_a_killed_supernode_is_a_dropout_and_a_foreign_keystore_is_refused(devnet, devnet_env, tmp_path) -> None:
