@@ -146,8 +146,9 @@ def _run_round(grid: Grid, admin: Admin, aggregator: FederationContext, settings
     log.write({"round": round_, "party": "flower", "phase": "send+train+reply", "seconds": time.perf_counter() - sent,
                "action": f"{len(replies)} of {len(nodes)} SuperNodes replied"})
     answered = {reply.metadata.src_node_id for reply in replies}
+    claimed: dict[int, int] = {}
     for reply in replies:
-        _check_reply(registry, fid, round_, reply, log)
+        _check_reply(registry, fid, round_, reply, claimed, log)
     for node in nodes:
         if node not in answered:
             log.write({"round": round_, "node": node, "error": f"node {node} did not reply in "
@@ -194,8 +195,10 @@ def _collect(grid: Grid, messages: list[Message], admin: Admin, round_: int, tim
     return replies
 
 
-def _check_reply(registry: ModelRegistry, fid: int, round_: int, reply: Message, log: _Log) -> None:
-    """Log a reply as a contribution the chain backs, or as the node's refusal or failure (a dropout)."""
+def _check_reply(registry: ModelRegistry, fid: int, round_: int, reply: Message, claimed: dict[int, int],
+                 log: _Log) -> None:
+    """Log a reply as a contribution the chain backs, or as the node's refusal or failure (a dropout).
+    ``claimed`` maps the update ids already claimed this round to the node that claimed them."""
     node = reply.metadata.src_node_id
     if reply.has_error():
         log.write({"round": round_, "node": node, "error": f"node {node} refused or failed: {reply.error.reason}"})
@@ -206,9 +209,9 @@ def _check_reply(registry: ModelRegistry, fid: int, round_: int, reply: Message,
         log.write({"round": round_, "node": node, "error": f"node {node} sent a malformed reply: {exc}"})
         return
     recorded = {u.artifact_id: u.analyst for u in registry.round_updates(fid, round_)}
-    if recorded.get(answer.update_id, "").lower() != answer.analyst.lower():
-        log.write({"round": round_, "node": node, "error": f"node {node} claims update {answer.update_id} by "
-                   f"{answer.analyst}, which the chain does not record in round {round_}: ignored"})
+    problem = claim_problem(recorded, claimed, node, answer, round_)
+    if problem:
+        log.write({"round": round_, "node": node, "error": problem})
         return
     line = {"round": round_, "node": node, "party": "analyst", "account": answer.analyst,
             "action": f"submitted update {answer.update_id}", "result": answer.update_id,
@@ -216,6 +219,31 @@ def _check_reply(registry: ModelRegistry, fid: int, round_: int, reply: Message,
     if answer.epsilon >= 0:
         line["epsilon"] = answer.epsilon
     log.write(line)
+
+
+def claim_problem(recorded: dict[int, str], claimed: dict[int, int], node: int, answer: TrainReply,
+                  round_: int) -> str:
+    """Why a node's reply is not the contribution it claims ("" if it is); a good claim is entered in
+    ``claimed``.
+
+    Args:
+        recorded: The round's updates on chain, update id -> analyst account.
+        claimed: The update ids claimed so far this round, -> the claiming node.
+        node: The replying node.
+        answer: Its reply.
+        round_: The round.
+
+    Only the chain's input set is ever aggregated, so a false claim changes nothing recorded; refusing it keeps
+    the run's report from crediting a node with another analyst's update.
+    """
+    if recorded.get(answer.update_id, "").lower() != answer.analyst.lower():
+        return (f"node {node} claims update {answer.update_id} by {answer.analyst}, which the chain does not "
+                f"record in round {round_}: ignored")
+    earlier = claimed.setdefault(answer.update_id, node)
+    if earlier != node:
+        return (f"node {node} claims update {answer.update_id}, which node {earlier} claimed before it in round "
+                f"{round_}: ignored")
+    return ""
 
 
 def _wait_finalized(admin: Admin, round_: int):

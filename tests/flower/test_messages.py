@@ -74,3 +74,21 @@ def test_server_settings_refuse_a_missing_or_mistyped_run_config() -> None:
         ServerSettings.from_run_config({**config, "rounds": "3"})
     with pytest.raises(FlowerRunError, match="'admin-keystore' is empty"):
         ServerSettings.from_run_config({**config, "admin-keystore": ""})
+
+
+def test_a_reply_claiming_an_update_the_chain_does_not_back_or_another_node_claimed_is_ignored() -> None:
+    from registry.flower.server_rounds import claim_problem
+
+    alice, bob = "0x" + "a1" * 20, "0x" + "b2" * 20
+    recorded, claimed = {11: alice, 12: bob}, {}
+    assert claim_problem(recorded, claimed, 1, TrainReply(alice.upper().replace("0X", "0x"), 11, 1, 1.0), 2) == ""
+    assert claimed == {11: 1}
+    assert "which the chain does not record in round 2" in claim_problem(recorded, claimed, 2,
+                                                                         TrainReply(bob, 11, 1, 1.0), 2)
+    assert "does not record" in claim_problem(recorded, claimed, 2, TrainReply(bob, 99, 1, 1.0), 2)
+    # Node 2 names alice's real update: node 1 claimed it first.
+    assert claim_problem(recorded, claimed, 2, TrainReply(alice, 11, 1, 1.0), 2) == (
+        "node 2 claims update 11, which node 1 claimed before it in round 2: ignored")
+    assert claim_problem(recorded, claimed, 2, TrainReply(bob, 12, 1, 1.0), 2) == "" and claimed == {11: 1, 12: 2}
+    # The same node repeating its own claim (a resent instruction) is fine.
+    assert claim_problem(recorded, claimed, 1, TrainReply(alice, 11, 1, 1.0), 2) == ""
