@@ -127,6 +127,7 @@ def analyst(
     opened = open_party(keystore)
     registry, store = configured_registry(opened.account)
     worker = AnalystWorker(opened, registry, store, federation, workers)
+    socket_path = socket_path.expanduser()
     stopping: list[bool] = []
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopping.append(True))
@@ -150,7 +151,7 @@ def analyst(
         else:
             console.print(f"analyst {opened.address} serving on {literal(str(socket_path))}", highlight=False)
 
-    serve(worker, socket_path.expanduser(), lambda: bool(stopping), report, ready)
+    serve(worker, socket_path, lambda: bool(stopping), report, ready)
 
 
 def _print_line(line: dict) -> None:

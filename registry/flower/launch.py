@@ -4,8 +4,9 @@ Sets up keystores and a federation as `flep round run` does (:func:`~registry.ro
 starts the key holder agent (or the custodians), a ``flower-superlink`` (insecure, 127.0.0.1, a free port or
 ``port``), per analyst an analyst worker (``flep flower analyst``: the keystore, its passphrase and the
 training) and a ``flower-supernode`` forwarding to it over a Unix socket (its environment holds no FLEP
-setting or secret), and ``flwr run`` of the app in the checkout's ``pyproject.toml``; it reads each round back from the chain, and stops every process it started (whole
-process groups, so Flower's own ServerApp and ClientApp children too), also on failure and Ctrl-C.
+setting or secret), and ``flwr run`` of the app in the checkout's ``pyproject.toml``; it reads each round
+back from the chain, and stops every process it started (whole process groups, so Flower's own ServerApp and
+ClientApp children too), also on failure and Ctrl-C.
 
 Nothing dials out: Flower's telemetry and update check are off, runtime dependency installation is disabled,
 and the connections of every process started are sampled while the run lasts (any remote address outside

@@ -74,7 +74,7 @@ class TrainInstruction:
 
     @classmethod
     def from_content(cls, content: RecordDict) -> TrainInstruction:
-        """Raises: MessageFormatError: If the record or one of its fields is missing or mistyped."""
+        """Raises: MessageFormatError: If the record or one of its fields is missing, mistyped or unknown."""
         return cls(**_read(content, TRAIN_RECORD, cls))
 
     @classmethod
@@ -103,7 +103,7 @@ class TrainReply:
 
     @classmethod
     def from_content(cls, content: RecordDict) -> TrainReply:
-        """Raises: MessageFormatError: If the record or one of its fields is missing or mistyped."""
+        """Raises: MessageFormatError: If the record or one of its fields is missing, mistyped or unknown."""
         return cls(**_read(content, REPLY_RECORD, cls))
 
     @classmethod
