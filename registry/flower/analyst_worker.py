@@ -34,6 +34,8 @@ from registry.store import ArtifactStore
 
 REQUEST_SECONDS = 10.0
 """How long a connected client has to send its request (requests are served one at a time)."""
+REASON_CHARS = 2000
+"""The longest refusal or error text an answer carries."""
 
 
 class WorkerError(RoleError):
@@ -87,13 +89,18 @@ class AnalystWorker:
                 raise MessageFormatError("the request holds no 'instruction' object")
             parsed = TrainInstruction.from_mapping(instruction)
         except MessageFormatError as exc:
-            return {"refusal": f"malformed request: {exc}"}
+            return {"refusal": _short(f"malformed request: {exc}")}
         try:
             return {"reply": asdict(self.train(parsed))}
         except NodeRefusal as exc:
-            return {"refusal": str(exc)}
+            return {"refusal": _short(str(exc))}
         except Exception as exc:  # noqa: BLE001 - any failure is this request's answer, the worker goes on
-            return {"error": f"{type(exc).__name__}: {exc}"}
+            return {"error": _short(f"{type(exc).__name__}: {exc}")}
+
+
+def _short(text: str) -> str:
+    """``text`` cut to :data:`REASON_CHARS` (an answer must fit one frame; a node's reply error is one line)."""
+    return text if len(text) <= REASON_CHARS else text[:REASON_CHARS - 1] + "…"
 
 
 def _check(instruction: TrainInstruction, pinned: int, registry: ModelRegistry, keystore: Keystore) -> None:
@@ -140,33 +147,32 @@ def serve(worker: AnalystWorker, path: Path, stopping: Callable[[], bool],
     _clear(path)
     staging = path.with_name(f".w{os.getpid()}")
     check_socket_path(staging)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    previous = os.umask(0o177)
-    try:
-        staging.unlink(missing_ok=True)
-        listener.bind(str(staging))
-    finally:
-        os.umask(previous)
-    listener.listen(16)
-    listener.settimeout(0.5)
-    os.rename(staging, path)
-    ours = path.stat().st_ino
-    ready()
-    try:
-        while not stopping():
-            try:
-                connection, _ = listener.accept()
-            except TimeoutError:
-                continue
-            with connection:
-                _serve_one(worker, connection, report)
-    finally:
-        listener.close()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        previous = os.umask(0o177)
         try:
-            if path.stat().st_ino == ours:
-                path.unlink()
-        except FileNotFoundError:
-            pass
+            staging.unlink(missing_ok=True)
+            listener.bind(str(staging))
+        finally:
+            os.umask(previous)
+        listener.listen(16)
+        listener.settimeout(0.5)
+        os.rename(staging, path)
+        ours = path.stat().st_ino
+        ready()
+        try:
+            while not stopping():
+                try:
+                    connection, _ = listener.accept()
+                except TimeoutError:
+                    continue
+                with connection:
+                    _serve_one(worker, connection, report)
+        finally:
+            try:
+                if path.stat().st_ino == ours:
+                    path.unlink()
+            except FileNotFoundError:
+                pass
 
 
 def _serve_one(worker: AnalystWorker, connection: socket.socket, report: Callable[[dict, dict], None]) -> None:
@@ -174,7 +180,7 @@ def _serve_one(worker: AnalystWorker, connection: socket.socket, report: Callabl
     try:
         request = recv_frame(connection)
     except (FrameError, OSError) as exc:
-        request, answer = {}, {"refusal": f"malformed request: {exc}"}
+        request, answer = {}, {"refusal": _short(f"malformed request: {exc}")}
     else:
         connection.settimeout(None)
         answer = worker.answer(request)

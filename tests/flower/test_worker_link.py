@@ -90,6 +90,11 @@ def test_a_refusal_or_a_failure_reaches_the_clientapp_as_its_reason(served: _Ser
     served.worker.outcome = ValueError("IPFS node at 127.0.0.1:5001 is down")
     with pytest.raises(NodeRefusal, match="the analyst failed: ValueError: IPFS node at 127.0.0.1:5001 is down"):
         ask_worker(NodeConfig(served.path), INSTRUCTION)
+    # A failure with a huge message (a node's error page, say) still fits the answer frame, cut short.
+    served.worker.outcome = RuntimeError("x" * (2 * MAX_FRAME))
+    with pytest.raises(NodeRefusal, match="the analyst failed: RuntimeError: x+…$") as failed:
+        ask_worker(NodeConfig(served.path), INSTRUCTION)
+    assert len(str(failed.value)) < 2100
     # The worker went on serving.
     served.worker.outcome = REPLY
     assert ask_worker(NodeConfig(served.path), INSTRUCTION) == REPLY
