@@ -141,9 +141,13 @@ def serve(worker: AnalystWorker, path: Path, stopping: Callable[[], bool],
 
     Raises:
         NodeRefusal: If ``path`` is too long for a Unix socket.
-        WorkerError: If a worker already answers on ``path``, or something that is not a socket is there.
+        WorkerError: If ``path``'s directory is missing, a worker already answers on ``path``, or something
+            that is not a socket is there.
     """
     check_socket_path(path)
+    if not path.parent.is_dir():
+        raise WorkerError(f"the directory of socket {path} does not exist: create it (mode 0700) or choose "
+                          "another --socket path")
     _clear(path)
     staging = path.with_name(f".w{os.getpid()}")
     check_socket_path(staging)

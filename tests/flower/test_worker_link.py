@@ -183,6 +183,12 @@ def test_a_dead_workers_socket_is_replaced_and_anything_else_is_left_alone(tmp_p
     with pytest.raises(WorkerError, match="exists and is not a socket"):
         serve(_Scripted(), keep, lambda: True)
     assert keep.read_text() == "mine"
+    link = tmp_path / "link.sock"
+    link.symlink_to(keep)  # planted by someone else where the socket should go
+    with pytest.raises(WorkerError, match="exists and is not a socket"):
+        serve(_Scripted(), link, lambda: True)
+    with pytest.raises(WorkerError, match="the directory of socket .* does not exist: create it"):
+        serve(_Scripted(), tmp_path / "missing" / "analyst.sock", lambda: True)
 
 
 def test_a_socket_path_too_long_for_linux_is_refused_up_front(tmp_path: Path) -> None:
