@@ -145,7 +145,7 @@ def print_run(result: RunResult) -> None:
 
 
 def dp_request(dp: bool, target_epsilon: float | None, noise_multiplier: float | None, max_grad_norm: float,
-                delta: float, accountant: str, dp_rounds: str) -> DpRequest | None:
+               delta: float, accountant: str, dp_rounds: str) -> DpRequest | None:
     """The ``--dp`` options as a :class:`DpRequest` (``None`` without ``--dp``).
 
     Raises:
