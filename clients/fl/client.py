@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from clients.aggregation import ClientUpdate
 from clients.fl.datasets import LabelledData
-from clients.fl.errors import DPConfigError, FLError, PartitionError
+from clients.fl.errors import DPConfigError, PartitionError
 from clients.fl.models import build_model
 from clients.fl.params import get_flat_params, set_flat_params
 from clients.fl.privacy import DPConfig, check_dp_compatible
@@ -84,12 +84,11 @@ class FLClient:
         self._model = build_model(model_name, data.sample_shape, data.num_classes, seed=0).to(device)
         optimizer = make_optimizer(self._model, train_config)
         dataset = TensorDataset(torch.from_numpy(data.x), torch.from_numpy(data.y))
-        self._shuffle = torch.Generator().manual_seed(seed)
         loader = DataLoader(
             dataset,
             batch_size=min(train_config.batch_size, len(data)),
             shuffle=True,
-            generator=self._shuffle,
+            generator=torch.Generator().manual_seed(seed),
         )
         self._engine: PrivacyEngine | None = None
         if dp is None:
@@ -114,20 +113,6 @@ class FLClient:
                 )
         except (ValueError, NotImplementedError) as exc:
             raise DPConfigError(f"Opacus rejected the DP settings of client {client_id}: {exc}") from exc
-
-    @property
-    def shuffle_state(self) -> bytes:
-        """Where the client's data shuffling stands: a trainer rebuilt each round (one process per round) and
-        given this state shuffles on as one kept across rounds does."""
-        return bytes(self._shuffle.get_state().numpy().tobytes())
-
-    @shuffle_state.setter
-    def shuffle_state(self, state: bytes) -> None:
-        """Raises: FLError: If ``state`` is not a state of this generator."""
-        expected = self._shuffle.get_state()
-        if len(state) != expected.numel():
-            raise FLError(f"a shuffle state is {expected.numel()} bytes, got {len(state)}")
-        self._shuffle.set_state(torch.frombuffer(bytearray(state), dtype=torch.uint8))
 
     @property
     def sample_rate(self) -> float:

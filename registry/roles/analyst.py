@@ -75,19 +75,9 @@ class Analyst:
         workers: Processes for Paillier encryption.
     """
 
-    def __init__(self, context: FederationContext, keystore: Keystore, workers: int | None = 1,
-                 shuffle_state: bytes | None = None) -> None:
+    def __init__(self, context: FederationContext, keystore: Keystore, workers: int | None = 1) -> None:
         self.context, self.keystore, self.workers = context, keystore, workers
         self._training: _Training | None = None
-        self._resume_shuffle = shuffle_state
-
-    @property
-    def shuffle_state(self) -> bytes | None:
-        """Where the kept local trainer's data shuffling stands (``None`` before the first round without DP):
-        an analyst rebuilt for each round passes it to the next one's constructor and trains as one kept
-        across rounds does."""
-        client = self._training.client if self._training is not None else None
-        return client.shuffle_state if client is not None else self._resume_shuffle
 
     def submit(self, round_record: Round) -> SubmittedUpdate:
         """Train on the granted data and submit this analyst's update to the open round ``round_record``.
@@ -156,8 +146,6 @@ class Analyst:
         client = FLClient(self.keystore.address, training.data, plan.model, config, torch.device("cpu"), dp=dp,
                           seed=seed)
         if dp is None:
-            if self._resume_shuffle is not None:
-                client.shuffle_state, self._resume_shuffle = self._resume_shuffle, None
             training.client = client
         return client
 
