@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-from registry.chain import ModelRegistry, Role, RoundStatus
+from registry.chain import ModelRegistry, Role, Round, RoundStatus
 from registry.flower.messages import MessageFormatError, TrainInstruction, TrainReply
 from registry.flower.worker_link import FrameError, NodeRefusal, check_socket_path, recv_frame, send_frame
 from registry.keystore import Keystore
@@ -67,7 +67,7 @@ class AnalystWorker:
                 model.
             RoleError, ChainError, StoreError: If training or submitting fails.
         """
-        _check(instruction, self.federation_id, self.registry, self.keystore)
+        stored = _check(instruction, self.federation_id, self.registry, self.keystore)
         fid, me = instruction.federation_id, self.keystore.address
         mine = [u for u in self.registry.round_updates(fid, instruction.round) if u.analyst == me]
         if mine:  # a repeated instruction (a restarted server): the same reply, nothing recorded twice
@@ -76,7 +76,7 @@ class AnalystWorker:
         if analyst is None:
             analyst = Analyst(FederationContext(self.registry, self.store, fid), self.keystore, self.workers)
             self._analysts[fid] = analyst
-        submitted = analyst.submit(self.registry.round(fid, instruction.round))
+        submitted = analyst.submit(stored)
         epsilon = -1.0 if submitted.epsilon is None else submitted.epsilon
         return TrainReply(me, submitted.update_id, submitted.gas_used, submitted.seconds, epsilon)
 
@@ -103,8 +103,8 @@ def _short(text: str) -> str:
     return text if len(text) <= REASON_CHARS else text[:REASON_CHARS - 1] + "…"
 
 
-def _check(instruction: TrainInstruction, pinned: int, registry: ModelRegistry, keystore: Keystore) -> None:
-    """Refuse an instruction the chain does not back, before any work."""
+def _check(instruction: TrainInstruction, pinned: int, registry: ModelRegistry, keystore: Keystore) -> Round:
+    """Refuse an instruction the chain does not back, before any work; the open round it names otherwise."""
     fid, me = instruction.federation_id, keystore.address
     if instruction.registry.lower() != registry.address.lower():
         raise NodeRefusal(f"the instruction is for registry {instruction.registry}, this analyst's is "
@@ -128,6 +128,7 @@ def _check(instruction: TrainInstruction, pinned: int, registry: ModelRegistry, 
         raise NodeRefusal(f"the instruction starts from model v{instruction.model_version} (artifact "
                           f"{instruction.model_artifact}), but the chain's latest is v{backed.model_version} "
                           f"(artifact {backed.model_artifact}): the server is stale or lying; nothing was trained")
+    return stored
 
 
 def serve(worker: AnalystWorker, path: Path, stopping: Callable[[], bool],
