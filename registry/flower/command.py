@@ -113,9 +113,9 @@ def analyst(
     workers: int = typer.Option(1, "--workers", min=1, help="Processes for Paillier work."),
     json_out: bool = typer.Option(False, "--json", help="Print each request's outcome as one JSON line."),
 ) -> None:
-    """Run the analyst beside a SuperNode until SIGTERM or Ctrl-C: the SuperNode's ClientApp forwards each
-    train instruction here; this process checks it against the chain, trains, submits and answers with the
-    update's id. The passphrase (FLEP_PASSPHRASE or a prompt) stays here, never in the SuperNode.
+    """Run the analyst beside a SuperNode until SIGTERM or Ctrl-C: the SuperNode's ClientApp forwards the
+    server's roll call and each train instruction here; this process checks it against the chain, trains,
+    submits and answers with the update's id. The passphrase (FLEP_PASSPHRASE or a prompt) stays here, never in the SuperNode.
 
     \f
     Raises:
@@ -133,16 +133,18 @@ def analyst(
         signal.signal(sig, lambda *_: stopping.append(True))
 
     def report(request: dict, answer: dict) -> None:
-        instruction = request.get("instruction") if isinstance(request.get("instruction"), dict) else {}
-        where = {"federation": instruction.get("federation_id"), "round": instruction.get("round")}
+        asked = next((v for v in request.values() if isinstance(v, dict)), {}) if len(request) == 1 else {}
+        where = {"federation": asked.get("federation_id"), "round": asked.get("round")}
         line = {"party": "analyst", "account": opened.address, "time": round(time.time(), 3), **where, **answer}
+        what = f"round {where['round']}" if "instruction" in request else "roll call"
         if json_out:
             print(json.dumps(line), flush=True)
         elif "reply" in answer:
-            console.print(f"round {where['round']}: submitted update {answer['reply']['update_id']}")
+            console.print(f"{what}: submitted update {answer['reply']['update_id']}")
+        elif "ready" in answer:
+            console.print(f"{what}: ready for federation {where['federation']}")
         else:
-            console.print(f"[yellow]round {where['round']}: {literal(answer.get('refusal') or answer['error'])}[/]",
-                          highlight=False)
+            console.print(f"[yellow]{what}: {literal(answer.get('refusal') or answer['error'])}[/]", highlight=False)
 
     def ready() -> None:
         if json_out:

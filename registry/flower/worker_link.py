@@ -9,9 +9,10 @@ what the chain backs.
 
 The SuperNode is configured with the worker's socket (``--node-config 'worker="/path/to/analyst.sock"'``).
 On the wire each side sends one frame: a 4-byte big-endian length, then that many bytes of UTF-8 JSON.
-The request is ``{"instruction": {...}}``; the answer is ``{"reply": {...}}``, ``{"refusal": "..."}`` (the
-chain does not back the instruction; nothing was recorded) or ``{"error": "..."}`` (training or submitting
-failed). This module imports no chain or ML code: a ClientApp process starts for every message.
+The request is ``{"instruction": {...}}`` (answered by ``{"reply": {...}}``) or ``{"roll_call": {...}}``
+(answered by ``{"ready": {...}}``); instead of either the answer may be ``{"refusal": "..."}`` (the chain
+does not back the request; nothing was recorded) or ``{"error": "..."}`` (training or submitting failed).
+This module imports no chain or ML code: a ClientApp process starts for every message.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import struct
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from registry.flower.messages import MessageFormatError, TrainInstruction, TrainReply
+from registry.flower.messages import MessageFormatError, Ready, RollCall, TrainInstruction, TrainReply
 
 WORKER_KEY = "worker"
 MAX_FRAME = 64 * 1024
@@ -30,7 +31,9 @@ MAX_FRAME = 64 * 1024
 MAX_SOCKET_PATH = 107
 """Linux's limit on a Unix socket's path (``sun_path`` holds 108 bytes with the terminating NUL)."""
 ANSWER_SECONDS = 3600.0
-"""How long a ClientApp waits for the worker's answer (a round's training and submission)."""
+"""How long a ClientApp waits for the worker's answer (a wait for the round, its training and submission)."""
+ROLL_CALL_SECONDS = 60.0
+"""How long a ClientApp waits for the worker's answer to a roll call (a few chain reads)."""
 
 _LENGTH = struct.Struct(">I")
 
@@ -109,12 +112,25 @@ def ask_worker(config: NodeConfig, instruction: TrainInstruction, timeout: float
         NodeRefusal: If the worker cannot be reached, refuses the instruction, fails, or answers out of
             protocol (the reason says which).
     """
+    return _ask(config, "instruction", asdict(instruction), "reply", TrainReply, timeout)
+
+
+def ask_ready(config: NodeConfig, roll_call: RollCall, timeout: float = ROLL_CALL_SECONDS) -> Ready:
+    """Forward ``roll_call`` to the analyst worker and return which analyst is ready.
+
+    Raises:
+        NodeRefusal: As :func:`ask_worker`.
+    """
+    return _ask(config, "roll_call", asdict(roll_call), "ready", Ready, timeout)
+
+
+def _ask(config: NodeConfig, asking: str, request: dict, answering: str, kind, timeout: float):
     check_socket_path(config.worker)
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
             connection.settimeout(timeout)
             connection.connect(str(config.worker))
-            send_frame(connection, {"instruction": asdict(instruction)})
+            send_frame(connection, {asking: request})
             answer = recv_frame(connection)
     except (OSError, FrameError) as exc:
         raise NodeRefusal(f"cannot reach the analyst worker at {config.worker} ({exc}): is `flep flower analyst "
@@ -123,10 +139,10 @@ def ask_worker(config: NodeConfig, instruction: TrainInstruction, timeout: float
         raise NodeRefusal(answer["refusal"])
     if isinstance(answer.get("error"), str):
         raise NodeRefusal(f"the analyst failed: {answer['error']}")
-    reply = answer.get("reply")
+    found = answer.get(answering)
     try:
-        if not isinstance(reply, dict):
-            raise MessageFormatError("the answer holds no reply, refusal or error")
-        return TrainReply.from_mapping(reply)
+        if not isinstance(found, dict):
+            raise MessageFormatError(f"the answer holds no {answering}, refusal or error")
+        return kind.from_mapping(found)
     except MessageFormatError as exc:
         raise NodeRefusal(f"the analyst worker at {config.worker} answered out of protocol: {exc}") from exc

@@ -97,7 +97,7 @@ def test_two_rounds_through_flower_are_two_registry_rounds(devnet, devnet_env) -
         (1, "finalized", 1, 3), (2, "finalized", 2, 3)]
     assert all(r["submitted"] == ["analyst-1", "analyst-2", "analyst-3"] and r["missing"] == [] for r in rounds)
     assert all(r["accuracy"] > 0.2 and r["gas"] > 0 for r in rounds)  # chance is 0.1
-    assert {"train+encrypt+submit", "send+train+reply", "aggregate", "decrypt+finalize"} <= set(
+    assert {"train+encrypt+submit", "updates", "aggregate", "decrypt+finalize"} <= set(
         rounds[0]["phase_seconds"])
     assert result["node_errors"] == []
     # Nothing dialled out: every process Flower started was looked at, and no remote address left loopback.
@@ -149,17 +149,19 @@ def test_dp_rounds_decrypted_by_custodians_run_through_flower_too(devnet, devnet
     assert _flower_processes() == []
 
 
-def _refusal(worker, instruction) -> str:
+def _refusal(worker, instruction, **waiting) -> str:
     from registry.flower.worker_link import NodeRefusal
 
     try:
-        worker.train(instruction)
+        worker.train(instruction, **waiting)
     except NodeRefusal as refusal:
         return str(refusal)
     raise AssertionError(f"{instruction} was not refused")
 
 
-def test_an_analyst_worker_refuses_instructions_the_chain_does_not_back(devnet, devnet_env, tmp_path) -> None:
+def test_an_analyst_worker_refuses_instructions_the_chain_does_not_back(devnet, devnet_env, tmp_path,
+                                                                       monkeypatch) -> None:
+    from registry.flower import analyst_worker
     from registry.flower.analyst_worker import AnalystWorker
     from registry.flower.messages import TrainInstruction
     from registry.store import ArtifactStore
@@ -172,24 +174,35 @@ def test_an_analyst_worker_refuses_instructions_the_chain_does_not_back(devnet, 
     assert run.returncode == 0, run.stderr[-3000:]
     result = json.loads(run.stdout)
     fid, keystores = result["federation"], Path(result["directory"]) / "keystores"
-    opened = _flep(env, "round", "open", "--keystore", str(keystores / "admin"), "--deadline-seconds", "300")
-    assert opened.returncode == 0, opened.stderr[-2000:]
-    v1 = registry.model_version(fid, 1).global_model_artifact
     keystore = Keystore.open(keystores / "analyst-1", "flower-refusal-test")
     store = ArtifactStore(devnet.ipfs_api)
     worker = AnalystWorker(keystore, registry.as_account(keystore.account), store)
     pinned = AnalystWorker(keystore, registry.as_account(keystore.account), store, fid + 1)
+    # Round 1 finalized and nobody opens round 2: an instruction sent ahead for it gives up in time.
+    monkeypatch.setattr(analyst_worker, "NEXT_ROUND_SECONDS", 1.0)
+    late = _refusal(worker, TrainInstruction(registry.address, fid, 2, 1))
+    assert f"round 2 of federation {fid} did not open within 1 s of round 1's end or deadline" in late
+    monkeypatch.undo()
+    opened = _flep(env, "round", "open", "--keystore", str(keystores / "admin"), "--deadline-seconds", "300")
+    assert opened.returncode == 0, opened.stderr[-2000:]
+    v1 = registry.model_version(fid, 1).global_model_artifact
+    looks = []
     refusals = {
-        "stale": _refusal(worker, TrainInstruction(registry.address, fid, 2, 0, 0)),
-        "closed": _refusal(worker, TrainInstruction(registry.address, fid, 1, 1, v1)),
-        "unopened": _refusal(worker, TrainInstruction(registry.address, fid, 3, 1, v1)),
-        "registry": _refusal(worker, TrainInstruction("0x" + "11" * 20, fid, 2, 1, v1)),
-        "pinned": _refusal(pinned, TrainInstruction(registry.address, fid, 2, 1, v1)),
-        "federation": _refusal(worker, TrainInstruction(registry.address, fid + 1, 1, 0, 0)),
+        "stale": _refusal(worker, TrainInstruction(registry.address, fid, 2, 0)),
+        "closed": _refusal(worker, TrainInstruction(registry.address, fid, 1, 1)),
+        "ahead": _refusal(worker, TrainInstruction(registry.address, fid, 4, 1)),
+        "abandoned": _refusal(worker, TrainInstruction(registry.address, fid, 3, 2),
+                              abandon=lambda seconds: looks.append(seconds) or len(looks) == 3),
+        "registry": _refusal(worker, TrainInstruction("0x" + "11" * 20, fid, 2, 1)),
+        "pinned": _refusal(pinned, TrainInstruction(registry.address, fid, 2, 1)),
+        "federation": _refusal(worker, TrainInstruction(registry.address, fid + 1, 1, 0)),
     }
     assert "but the chain's latest is v1" in refusals["stale"] and "nothing was trained" in refusals["stale"]
     assert "round 1 of federation" in refusals["closed"] and "is not open for updates" in refusals["closed"]
-    assert "round 3 of federation" in refusals["unopened"] and "was never opened" in refusals["unopened"]
+    assert "round 4 of federation" in refusals["ahead"] and "2 rounds ahead of the chain's latest (2)" in (
+        refusals["ahead"])
+    # Round 3's instruction, sent ahead while round 2 is open, waits (looking at the chain) until given up.
+    assert "the wait for round 3" in refusals["abandoned"] and looks == [analyst_worker.WAIT_POLL_SECONDS] * 3
     assert "check FLEP_REGISTRY_ADDRESS" in refusals["registry"]
     assert f"serves federation {fid + 1} only" in refusals["pinned"]
     assert f"federation {fid + 1} does not exist" in refusals["federation"]
@@ -210,7 +223,7 @@ def test_an_analyst_worker_refuses_instructions_the_chain_does_not_back(devnet, 
     try:
         _wait_for(socket_path.exists, serving, 120, "the analyst worker served")
         with pytest.raises(NodeRefusal, match="but the chain's latest is v1"):
-            ask_worker(NodeConfig(socket_path), TrainInstruction(registry.address, fid, 2, 0, 0), timeout=60)
+            ask_worker(NodeConfig(socket_path), TrainInstruction(registry.address, fid, 2, 0), timeout=60)
     finally:
         serving.send_signal(signal.SIGTERM)
         stdout, _ = serving.communicate(timeout=30)
@@ -220,10 +233,17 @@ def test_an_analyst_worker_refuses_instructions_the_chain_does_not_back(devnet, 
     # None of it reached the chain: the open round 2 holds no update.
     assert registry.round(fid, 2).update_count == 0
     # The instruction the chain backs is trained once; a repeat (a restarted server) gets the same answer.
-    backed = TrainInstruction.from_chain(registry, fid, 2)
+    backed = TrainInstruction(registry.address, fid, 2, 1)
     first = worker.train(backed)
     assert worker.train(backed).update_id == first.update_id and first.analyst == keystore.address
+    assert first.model_artifact == v1  # it says what it trained from: the chain's v1
     assert [u.artifact_id for u in registry.round_updates(fid, 2)] == [first.update_id]
+    # Once round 2 is aborted, round 3's instruction is refused at once: round 3 will not open after it.
+    admin = Keystore.open(keystores / "admin", "flower-refusal-test")
+    registry.as_account(admin.account).abort_round(fid, 2, "test: the run stopped")
+    aborted = _refusal(worker, TrainInstruction(registry.address, fid, 3, 1))
+    assert f"round 2 of federation {fid} was aborted, so round 3 will not open" in aborted
+    assert registry.federation(fid).round_count == 2 and registry.round(fid, 2).update_count == 1
 
 
 def test_a_killed_supernode_is_a_dropout_and_a_foreign_keystore_is_refused(devnet, devnet_env, tmp_path) -> None:
@@ -278,8 +298,10 @@ def test_a_killed_supernode_is_a_dropout_and_a_foreign_keystore_is_refused(devne
         "finalized", 2, ["analyst-1", "analyst-2"], ["analyst-3"])
 
     # The foreign node was told why, and nothing of it reached the chain.
+    # The roll call's refusal, then round 1's (its instruction was queued behind the roll call).
     refusals = [e for e in result["node_errors"] if "is not an analyst of federation 1" in e]
-    assert len(refusals) == 1 and rogue_keystore.address in refusals[0], result["node_errors"]
+    assert len(refusals) == 2 and all(rogue_keystore.address in e for e in refusals), result["node_errors"]
+    assert "refused the roll call" in refusals[0]
     w3 = connect(devnet.rpc_url, devnet.chain_id)
     assert w3.eth.get_transaction_count(rogue_keystore.address) == 0
     assert rogue_keystore.address not in {u.analyst for u in registry.round_updates(1, 1)}

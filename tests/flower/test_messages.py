@@ -7,31 +7,43 @@ from pathlib import Path
 import pytest
 from flwr.app import ConfigRecord, RecordDict
 
-from registry.flower.messages import REPLY_RECORD, TRAIN_RECORD, MessageFormatError, TrainInstruction, TrainReply
+from registry.flower.messages import (
+    REPLY_RECORD,
+    TRAIN_RECORD,
+    MessageFormatError,
+    Ready,
+    RollCall,
+    TrainInstruction,
+    TrainReply,
+)
 from registry.flower.server_rounds import FlowerRunError, ServerSettings
 from registry.flower.worker_link import NodeConfig, NodeRefusal
 
 
 def test_instruction_and_reply_round_trip_through_records() -> None:
-    instruction = TrainInstruction("0x" + "ab" * 20, 3, 7, 6, 41)
+    instruction = TrainInstruction("0x" + "ab" * 20, 3, 7, 6)
     assert TrainInstruction.from_content(instruction.to_content()) == instruction
-    reply = TrainReply("0x" + "cd" * 20, 99, 123456, 1.5, 0.8)
+    reply = TrainReply("0x" + "cd" * 20, 99, 41, 123456, 1.5, 0.8)
     assert TrainReply.from_content(reply.to_content()) == reply
     # The reply carries ids, gas and time only: no parameters, no ciphertext.
-    assert set(reply.to_content().config_records[REPLY_RECORD]) == {"analyst", "update_id", "gas_used", "seconds",
-                                                                      "epsilon"}
+    assert set(reply.to_content().config_records[REPLY_RECORD]) == {"analyst", "update_id", "model_artifact",
+                                                                      "gas_used", "seconds", "epsilon"}
     assert not reply.to_content().array_records
+    call, ready = RollCall("0x" + "ab" * 20, 3), Ready("0x" + "cd" * 20)
+    assert RollCall.from_content(call.to_content()) == call and Ready.from_content(ready.to_content()) == ready
+    with pytest.raises(MessageFormatError, match="carries no 'flep.ready' config record"):
+        Ready.from_content(call.to_content())
 
 
 @pytest.mark.parametrize("content, message", [
     (RecordDict(), "carries no 'flep.train' config record"),
-    (RecordDict({TRAIN_RECORD: ConfigRecord({"registry": "0x1", "federation_id": 1, "round": 1,
-                                             "model_version": 0})}), "field 'model_artifact'"),
+    (RecordDict({TRAIN_RECORD: ConfigRecord({"registry": "0x1", "federation_id": 1, "round": 1})}),
+     "field 'model_version'"),
     (RecordDict({TRAIN_RECORD: ConfigRecord({"registry": "0x1", "federation_id": "1", "round": 1,
-                                             "model_version": 0, "model_artifact": 0})}),
+                                             "model_version": 0})}),
      "field 'federation_id' of 'flep.train' must be int, got str"),
     (RecordDict({TRAIN_RECORD: ConfigRecord({"registry": "0x1", "federation_id": True, "round": 1,
-                                             "model_version": 0, "model_artifact": 0})}), "must be int, got bool"),
+                                             "model_version": 0})}), "must be int, got bool"),
 ])
 def test_a_malformed_instruction_is_refused_naming_the_field(content: RecordDict, message: str) -> None:
     with pytest.raises(MessageFormatError, match=message.replace("(", r"\(")):
@@ -39,23 +51,24 @@ def test_a_malformed_instruction_is_refused_naming_the_field(content: RecordDict
 
 
 def test_a_reply_of_another_shape_is_refused() -> None:
-    wrong = RecordDict({REPLY_RECORD: ConfigRecord({"analyst": "0x1", "update_id": 1.5, "gas_used": 1,
-                                                    "seconds": 1.0, "epsilon": -1.0})})
+    wrong = RecordDict({REPLY_RECORD: ConfigRecord({"analyst": "0x1", "update_id": 1.5, "model_artifact": 0,
+                                                    "gas_used": 1, "seconds": 1.0, "epsilon": -1.0})})
     with pytest.raises(MessageFormatError, match="'update_id' of 'flep.update' must be int, got float"):
         TrainReply.from_content(wrong)
     # An int where a float is expected is fine (Flower keeps 1.0 and 1 apart).
     assert TrainReply.from_content(RecordDict({REPLY_RECORD: ConfigRecord(
-        {"analyst": "0x1", "update_id": 1, "gas_used": 1, "seconds": 2, "epsilon": -1})})).seconds == 2.0
+        {"analyst": "0x1", "update_id": 1, "model_artifact": 0, "gas_used": 1, "seconds": 2, "epsilon": -1})})).seconds == 2.0
 
 
 def test_an_instruction_or_reply_with_a_field_nobody_defined_is_refused() -> None:
-    fields = {"registry": "0x1", "federation_id": 1, "round": 1, "model_version": 0, "model_artifact": 0}
-    assert TrainInstruction.from_mapping(fields) == TrainInstruction("0x1", 1, 1, 0, 0)
+    fields = {"registry": "0x1", "federation_id": 1, "round": 1, "model_version": 0}
+    assert TrainInstruction.from_mapping(fields) == TrainInstruction("0x1", 1, 1, 0)
     with pytest.raises(MessageFormatError, match=r"unknown field\(s\) \['parameters'\]"):
         TrainInstruction.from_mapping({**fields, "parameters": "..."})
     with pytest.raises(MessageFormatError, match="unknown field"):
         TrainReply.from_content(RecordDict({REPLY_RECORD: ConfigRecord(
-            {"analyst": "0x1", "update_id": 1, "gas_used": 1, "seconds": 2.0, "epsilon": -1.0, "weights": b"x"})}))
+            {"analyst": "0x1", "update_id": 1, "model_artifact": 0, "gas_used": 1, "seconds": 2.0, "epsilon": -1.0,
+             "weights": b"x"})}))
 
 
 def test_node_config_names_the_analyst_workers_socket() -> None:
@@ -81,14 +94,19 @@ def test_a_reply_claiming_an_update_the_chain_does_not_back_or_another_node_clai
 
     alice, bob = "0x" + "a1" * 20, "0x" + "b2" * 20
     recorded, claimed = {11: alice, 12: bob}, {}
-    assert claim_problem(recorded, claimed, 1, TrainReply(alice.upper().replace("0X", "0x"), 11, 1, 1.0), 2) == ""
+
+    def claim(node: int, analyst: str, update: int, model: int = 5) -> str:
+        return claim_problem(recorded, claimed, node, TrainReply(analyst, update, model, 1, 1.0), 2, 5)
+
+    assert claim(1, alice.upper().replace("0X", "0x"), 11) == ""
     assert claimed == {11: 1}
-    assert "which the chain does not record in round 2" in claim_problem(recorded, claimed, 2,
-                                                                         TrainReply(bob, 11, 1, 1.0), 2)
-    assert "does not record" in claim_problem(recorded, claimed, 2, TrainReply(bob, 99, 1, 1.0), 2)
+    assert "which the chain does not record in round 2" in claim(2, bob, 11)
+    assert "does not record" in claim(2, bob, 99)
     # Node 2 names alice's real update: node 1 claimed it first.
-    assert claim_problem(recorded, claimed, 2, TrainReply(alice, 11, 1, 1.0), 2) == (
-        "node 2 claims update 11, which node 1 claimed before it in round 2: ignored")
-    assert claim_problem(recorded, claimed, 2, TrainReply(bob, 12, 1, 1.0), 2) == "" and claimed == {11: 1, 12: 2}
+    assert claim(2, alice, 11) == "node 2 claims update 11, which node 1 claimed before it in round 2: ignored"
+    # Bob's real update, but trained (it says) from another model than the round's: not credited, not claimed.
+    assert "trained from model artifact 4, round 2 starts from artifact 5" in claim(2, bob, 12, model=4)
+    assert claimed == {11: 1}
+    assert claim(2, bob, 12) == "" and claimed == {11: 1, 12: 2}
     # The same node repeating its own claim (a resent instruction) is fine.
-    assert claim_problem(recorded, claimed, 1, TrainReply(alice, 11, 1, 1.0), 2) == ""
+    assert claim(1, alice, 11) == ""

@@ -16,22 +16,38 @@ import pytest
 
 from registry.flower import analyst_worker
 from registry.flower.analyst_worker import AnalystWorker, WorkerError, serve
-from registry.flower.messages import TrainInstruction, TrainReply
-from registry.flower.worker_link import MAX_FRAME, NodeConfig, NodeRefusal, ask_worker
+from registry.flower.messages import Ready, RollCall, TrainInstruction, TrainReply
+from registry.flower.worker_link import MAX_FRAME, NodeConfig, NodeRefusal, ask_ready, ask_worker
 
-INSTRUCTION = TrainInstruction("0x" + "ab" * 20, 1, 2, 1, 7)
-REPLY = TrainReply("0x" + "cd" * 20, 11, 90_000, 1.25)
+INSTRUCTION = TrainInstruction("0x" + "ab" * 20, 1, 2, 1)
+REPLY = TrainReply("0x" + "cd" * 20, 11, 7, 90_000, 1.25)
+
+
+WAIT = "wait"
 
 
 class _Scripted(AnalystWorker):
-    """Answers from a script instead of the chain: the reply, a refusal, or a failure."""
+    """Answers from a script instead of the chain: the reply, a refusal, a failure, or (WAIT) a round that
+    never opens, waited for until the worker gives up."""
 
     def __init__(self) -> None:
-        self.seen: list[TrainInstruction] = []
-        self.outcome: TrainReply | Exception = REPLY
+        self.seen: list[TrainInstruction | RollCall] = []
+        self.outcome: TrainReply | Exception | str = REPLY
+        self.abandoned = threading.Event()
 
-    def train(self, instruction: TrainInstruction) -> TrainReply:
+    def ready(self, roll_call: RollCall) -> Ready:
+        self.seen.append(roll_call)
+        if isinstance(self.outcome, Exception):
+            raise self.outcome
+        return Ready(REPLY.analyst)
+
+    def train(self, instruction: TrainInstruction, abandon=analyst_worker._sleep) -> TrainReply:
         self.seen.append(instruction)
+        if self.outcome == WAIT:
+            while not abandon(0.05):
+                pass
+            self.abandoned.set()
+            raise NodeRefusal("abandoned")
         if isinstance(self.outcome, Exception):
             raise self.outcome
         return self.outcome
@@ -83,6 +99,15 @@ def test_an_instruction_goes_to_the_worker_and_its_reply_comes_back(served: _Ser
     assert stat.S_IMODE(served.path.stat().st_mode) == 0o600
 
 
+def test_a_roll_call_goes_to_the_worker_and_its_analyst_comes_back(served: _Served) -> None:
+    call = RollCall("0x" + "ab" * 20, 4)
+    assert ask_ready(NodeConfig(served.path), call) == Ready(REPLY.analyst)
+    served.worker.outcome = NodeRefusal("account 0xcd… is not an analyst of federation 4")
+    with pytest.raises(NodeRefusal, match="^account 0xcd… is not an analyst of federation 4$"):
+        ask_ready(NodeConfig(served.path), call)
+    assert served.worker.seen == [call, call]
+
+
 def test_a_refusal_or_a_failure_reaches_the_clientapp_as_its_reason(served: _Served) -> None:
     served.worker.outcome = NodeRefusal("round 3 of federation 1 is not open for updates")
     with pytest.raises(NodeRefusal, match="^round 3 of federation 1 is not open for updates$"):
@@ -106,7 +131,11 @@ def test_a_refusal_or_a_failure_reaches_the_clientapp_as_its_reason(served: _Ser
     (struct.pack(">I", MAX_FRAME + 1), f"at most {MAX_FRAME} accepted"),
     (b"\x00\x00\x01\x00{", "connection closed after 1 of 256 bytes"),
     (b"\x00\x00", "connection closed after 2 of 4 bytes"),
-    (_frame({"instruction": "train round 2"}), "holds no 'instruction' object"),
+    (_frame({"instruction": "train round 2"}), "the request's 'instruction' is str, not an object"),
+    (_frame({"train": {}}), r"holds \['train'\], not exactly one of \['instruction', 'roll_call'\]"),
+    (_frame({"instruction": INSTRUCTION.__dict__, "roll_call": {"registry": "0x1", "federation_id": 1}}),
+     "not exactly one of"),
+    (_frame({"roll_call": {"registry": "0x1"}}), "field 'federation_id' of 'flep.roll-call' must be int"),
     (_frame({"instruction": {**INSTRUCTION.__dict__, "round": "2"}}), "field 'round' of 'flep.train' must be int"),
     (_frame({"instruction": {**INSTRUCTION.__dict__, "weights": [0.1]}}), r"unknown field\(s\) \['weights'\]"),
 ])
@@ -131,6 +160,31 @@ def test_a_client_that_sends_nothing_holds_up_the_worker_only_briefly(tmp_path: 
     finally:
         running.stop.set()
         running.thread.join(10)
+
+
+def test_an_instruction_waiting_for_its_round_is_given_up_when_the_clientapp_hangs_up(served: _Served) -> None:
+    served.worker.outcome = WAIT
+    with pytest.raises(NodeRefusal, match="cannot reach the analyst worker"):
+        ask_worker(NodeConfig(served.path), INSTRUCTION, timeout=0.5)  # the ClientApp gives up, closing its end
+    assert served.worker.abandoned.wait(10)  # the worker noticed and is free again
+    served.worker.outcome = REPLY
+    assert ask_worker(NodeConfig(served.path), INSTRUCTION, timeout=10) == REPLY
+
+
+def test_a_stopping_worker_gives_up_a_wait_and_exits(tmp_path: Path) -> None:
+    running = _Served(tmp_path / "a.sock", _Scripted())
+    running.worker.outcome = WAIT
+    running.thread.start()
+    assert running.ready.wait(10)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as waiting:
+        waiting.connect(str(running.path))
+        waiting.sendall(_frame({"instruction": INSTRUCTION.__dict__}))
+        waiting.settimeout(10)
+        running.stop.set()
+        answer = waiting.recv(65536)
+    running.thread.join(10)
+    assert not running.thread.is_alive() and running.worker.abandoned.is_set()
+    assert json.loads(answer[4:]) == {"refusal": "abandoned"}
 
 
 def test_an_answer_out_of_protocol_is_refused(tmp_path: Path) -> None:
