@@ -63,7 +63,7 @@ def _sleep(seconds: float) -> bool:
 
 
 class AnalystWorker:
-    """An analyst answering train instructions.
+    """An analyst answering roll calls and train instructions.
 
     Args:
         keystore: The analyst's opened keystore.
@@ -152,12 +152,12 @@ def _short(text: str) -> str:
     return text if len(text) <= REASON_CHARS else text[:REASON_CHARS - 1] + "…"
 
 
-def _check_parties(instruction: TrainInstruction | RollCall, pinned: int, registry: ModelRegistry,
+def _check_parties(request: TrainInstruction | RollCall, pinned: int, registry: ModelRegistry,
                    keystore: Keystore) -> None:
     """Refuse a request for another registry or a federation this worker does not serve as an analyst."""
-    fid, me = instruction.federation_id, keystore.address
-    if instruction.registry.lower() != registry.address.lower():
-        raise NodeRefusal(f"the instruction is for registry {instruction.registry}, this analyst's is "
+    fid, me = request.federation_id, keystore.address
+    if request.registry.lower() != registry.address.lower():
+        raise NodeRefusal(f"the request is for registry {request.registry}, this analyst's is "
                           f"{registry.address}: check FLEP_REGISTRY_ADDRESS on both sides")
     if pinned and fid != pinned:
         raise NodeRefusal(f"this analyst worker serves federation {pinned} only, not {fid}")

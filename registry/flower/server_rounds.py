@@ -1,19 +1,20 @@
 """The ServerApp's round loop: the admin drives the rounds on chain, Flower carries the train instructions,
 the untrusted aggregator sums what the chain recorded, the key holder (its own process) finalizes.
 
-First a roll call: every connected SuperNode is asked which analyst of the federation stands behind it (a
-node's first message of a run also fetches the app, so this takes Flower's start-up out of round 1); the
-rounds start once the answers are in, or fail before any round opens if fewer analysts than a round needs
-are ready. Per round: send every connected SuperNode the next round's train instruction (round, model version) through
-the :class:`~flwr.serverapp.Grid`, one round ahead, so Flower delivers it (a SuperNode's 3 s idle poll, a
-ClientApp process start) while this round runs and the analyst worker waits for the chain to open it; open
-the round on chain; collect the replies to its instructions until every node answered or the round's
-deadline (a node that fails, refuses or does not answer is a dropout); check each reply against the chain
-(the update it names was registered by the analyst it names, in this round, from the round's model); close
-the round and post the homomorphic sum of the chain's input set (:class:`~registry.roles.Aggregator`: a reply
-can neither add nor remove an update); wait until the key holder finalized it (or the admin aborts it at its
-deadline); go on with the next round, which starts from the new model version. Too few updates: the round is
-aborted and the run stops (the instructions sent ahead are refused by the workers: its round never opens).
+First a roll call: every connected SuperNode is asked which analyst of the federation stands behind it (a node's
+first message of a run also fetches the app, so this takes Flower's start-up out of round 1); the rounds start
+once the answers are in, or fail before any round opens if fewer analysts than a round needs are ready. Per
+round: send every connected SuperNode the next round's train instruction (round, model version) through the
+:class:`~flwr.serverapp.Grid`, one round ahead, so Flower delivers it (a SuperNode's 3 s idle poll, a ClientApp
+process start) while this round runs and the analyst worker waits for the chain to open it; open the round on
+chain; collect the replies to its instructions until every node answered, every current analyst's update is on
+chain (the replies still on their way are picked up while the key holder finalizes), or the round's deadline (a
+node that fails, refuses or does not answer is a dropout); check each reply against the chain (the update it
+names was registered by the analyst it names, in this round, from the round's model); close the round and post
+the homomorphic sum of the chain's input set (:class:`~registry.roles.Aggregator`: a reply can neither add nor
+remove an update); wait until the key holder finalized it (or the admin aborts it at its deadline); go on with
+the next round, which starts from the new model version. Too few updates: the round is aborted and the run stops
+(the instructions sent ahead are refused by the workers: its round never opens).
 
 What happened is written as JSON lines to ``events`` (when set), for the process that launched the run.
 """
@@ -29,7 +30,7 @@ from pathlib import Path
 from flwr.app import Message, MessageType
 from flwr.serverapp import Grid
 
-from registry.chain import ModelRegistry, Round, RoundStatus
+from registry.chain import ModelRegistry, Role, Round, RoundStatus
 from registry.commands.party import configured_registry
 from registry.flower.messages import MessageFormatError, Ready, RollCall, TrainInstruction, TrainReply
 from registry.keystore import PASSPHRASE_ENV, Keystore
@@ -189,11 +190,16 @@ def _roll_call(grid: Grid, registry: ModelRegistry, fid: int, calls: dict[str, i
             log.write({"node": node, "error": f"node {node} refused the roll call: {reply.error.reason}"})
             continue
         try:
-            ready[node] = Ready.from_content(reply.content).analyst
+            analyst = Ready.from_content(reply.content).analyst
         except MessageFormatError as exc:
             log.write({"node": node, "error": f"node {node} answered the roll call out of protocol: {exc}"})
             continue
-        log.write({"node": node, "action": f"node {node}: analyst {ready[node]} ready"})
+        if not registry.has_role(fid, Role.ANALYST, analyst):  # a claim only; its updates are checked on chain
+            log.write({"node": node, "error": f"node {node} names {analyst}, which is not an analyst of "
+                       f"federation {fid} on chain: ignored"})
+            continue
+        ready[node] = analyst
+        log.write({"node": node, "action": f"node {node}: analyst {analyst} ready"})
     minimum = registry.federation(fid).min_participants
     if len(set(ready.values())) < minimum:
         raise FlowerRunError(f"{len(set(ready.values()))} analyst(s) of federation {fid} answered the roll call "
@@ -217,9 +223,10 @@ def _run_round(grid: Grid, admin: Admin, aggregator: FederationContext, settings
                                 lambda: registry.round(fid, round_).update_count >= analysts)
     collected = time.perf_counter() - started
     grace = REPLY_GRACE_SECONDS if collected < settings.round_seconds else 0  # settled before the deadline
-    log.write({"round": round_, "party": "flower", "phase": "updates", "seconds": collected,
-               "action": f"{len(replies)} of {len(sent)} SuperNodes replied"})
     stored = registry.round(fid, round_)
+    log.write({"round": round_, "party": "flower", "phase": "updates", "seconds": collected,
+               "action": f"{stored.update_count} update(s) on chain; {len(replies)} of {len(sent)} SuperNodes "
+               "replied so far"})
     minimum = registry.federation(fid).min_participants
     if stored.update_count < minimum:
         _log_replies(registry, fid, round_, model, sent, replies, log)

@@ -12,7 +12,9 @@ On the wire each side sends one frame: a 4-byte big-endian length, then that man
 The request is ``{"instruction": {...}}`` (answered by ``{"reply": {...}}``) or ``{"roll_call": {...}}``
 (answered by ``{"ready": {...}}``); instead of either the answer may be ``{"refusal": "..."}`` (the chain
 does not back the request; nothing was recorded) or ``{"error": "..."}`` (training or submitting failed).
-This module imports no chain or ML code: a ClientApp process starts for every message.
+The client keeps its end open until the answer: closing it, even for writing only, gives up an instruction
+still waiting for its round. This module imports no chain or ML code: a ClientApp process starts for every
+message.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,64 @@ def test_a_reply_claiming_an_update_the_chain_does_not_back_or_another_node_clai
     assert claim(2, bob, 12) == "" and claimed == {11: 1, 12: 2}
     # The same node repeating its own claim (a resent instruction) is fine.
     assert claim(1, alice, 11) == ""
+
+
+class _Grid:
+    """A Grid whose nodes answer from a script (node -> a function of the message: its reply, or None for
+    silence): the ServerApp's roll call logic without a SuperLink."""
+
+    def __init__(self, answers) -> None:
+        self.answers, self.pushed = answers, []
+
+    def get_node_ids(self):
+        return list(self.answers)
+
+    def push_messages(self, messages):
+        for message in messages:
+            message.metadata.__dict__["_message_id"] = message.object_id
+            self.pushed.append(message)
+        return [message.object_id for message in messages]
+
+    def pull_messages(self, ids):
+        return [reply for m in self.pushed if m.object_id in ids
+                if (reply := self.answers[m.metadata.dst_node_id](m)) is not None]
+
+
+def test_a_roll_call_with_fewer_analysts_ready_than_a_round_needs_opens_no_round(tmp_path, monkeypatch) -> None:
+    from types import SimpleNamespace
+
+    from flwr.app import Error, Message, MessageType
+    from flwr.supercore.task_identity import TaskIdentity
+
+    from registry.chain import Role
+    from registry.flower.server_rounds import _Log, _push, _roll_call
+
+    monkeypatch.setattr(TaskIdentity, "_run_id", 1)
+    monkeypatch.setattr(TaskIdentity, "_node_id", 0)
+    monkeypatch.setattr(TaskIdentity, "_task_id", 1)
+    alice, bob = "0x" + "a1" * 20, "0x" + "b2" * 20
+    grid = _Grid({
+        1: lambda m: Message(Ready(alice).to_content(), reply_to=m),
+        2: lambda m: Message(Ready(alice).to_content(), reply_to=m),  # a second node behind the same analyst
+        3: lambda m: Message(Error(code=0, reason="account 0xb2… is not an analyst of federation 4"), reply_to=m),
+        4: lambda m: Message(TrainReply(alice, 1, 0, 1, 1.0).to_content(), reply_to=m),  # out of protocol
+        5: lambda m: None,  # silent
+        6: lambda m: Message(Ready(bob).to_content(), reply_to=m),  # a claim the chain does not back
+    })
+    registry = SimpleNamespace(federation=lambda fid: SimpleNamespace(min_participants=2),
+                               has_role=lambda fid, role, account: (fid, role, account) == (4, Role.ANALYST, alice))
+    settings = ServerSettings(4, 1, 60, 6, 1, Path("/a"), Path("/g"), str(tmp_path / "events.jsonl"))
+    log = _Log(settings.events)
+    calls = _push(grid, RollCall("0x" + "ab" * 20, 4), MessageType.QUERY, 0, log)
+    assert sorted(calls.values()) == [1, 2, 3, 4, 5, 6]
+    assert all(RollCall.from_content(m.content) == RollCall("0x" + "ab" * 20, 4) for m in grid.pushed)
+    with pytest.raises(FlowerRunError, match="1 analyst\\(s\\) of federation 4 answered the roll call in 1 s, a "
+                                             "round needs 2: no round was opened"):
+        _roll_call(grid, registry, 4, calls, settings, log)
+    lines = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    said = {line["node"]: line.get("error") or line["action"] for line in lines}
+    assert said[1] == f"node 1: analyst {alice} ready" and said[2] == f"node 2: analyst {alice} ready"
+    assert said[3] == "node 3 refused the roll call: account 0xb2… is not an analyst of federation 4"
+    assert said[4].startswith("node 4 answered the roll call out of protocol: the message carries no 'flep.ready'")
+    assert said[5] == "node 5 did not answer the roll call in 1 s"
+    assert said[6] == f"node 6 names {bob}, which is not an analyst of federation 4 on chain: ignored"
