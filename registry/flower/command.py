@@ -156,6 +156,35 @@ def analyst(
     serve(worker, socket_path, lambda: bool(stopping), report, ready)
 
 
+@app.command("executor")
+def executor(
+    supernode: str = typer.Option(..., "--supernode", help="The runtime API of a SuperNode started with "
+                                  "--isolation process (its --host:--port, e.g. 127.0.0.1:9094)."),
+    json_out: bool = typer.Option(False, "--json", help="Print each task's outcome as one JSON line."),
+) -> None:
+    """Run the FLEP ClientApp for every message of a SuperNode, in this one process, until SIGTERM or Ctrl-C:
+    Flower then starts no ClientApp process per message and never runs the app code its SuperLink ships.
+    Holds no key and needs no FLEP setting (the analyst worker the SuperNode names does the checking).
+    """
+    from registry.flower.executor import serve_tasks
+
+    def stop(*_) -> None:
+        raise SystemExit(0)  # also out of a task waiting for the worker: the worker sees the hang-up
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop)
+
+    def report(line: dict) -> None:
+        if json_out:
+            print(json.dumps({"party": "executor", "time": round(time.time(), 3), **line}), flush=True)
+        elif "error" in line:
+            console.print(f"[yellow]{literal(line['error'])}[/]", highlight=False)
+        else:
+            console.print(f"{line['message_type']} message answered in {line['seconds']:.2f} s")
+
+    serve_tasks(supernode, lambda: False, report)
+
+
 def _print_line(line: dict) -> None:
     text = line.get("error") or line.get("action") or ""
     where = f"round {line['round']} " if line.get("round") else ""

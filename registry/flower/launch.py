@@ -3,10 +3,11 @@
 Sets up keystores and a federation as `flep round run` does (:func:`~registry.roles.runner.prepare_run`), then
 starts the key holder agent (or the custodians), a ``flower-superlink`` (insecure, 127.0.0.1, a free port or
 ``port``), per analyst an analyst worker (``flep flower analyst``: the keystore, its passphrase and the
-training) and a ``flower-supernode`` forwarding to it over a Unix socket (its environment holds no FLEP
-setting or secret), and ``flwr run`` of the app in the checkout's ``pyproject.toml``; it reads each round
-back from the chain, and stops every process it started (whole process groups, so Flower's own ServerApp and
-ClientApp children too), also on failure and Ctrl-C.
+training), a ``flower-supernode`` (``--isolation process``) and the FLEP executor running its ClientApp
+(``flep flower executor``), which forwards to the worker over a Unix socket (neither the SuperNode's nor the
+executor's environment holds a FLEP setting or secret), and ``flwr run`` of the app in the checkout's
+``pyproject.toml``; it reads each round back from the chain, and stops every process it started (whole
+process groups, so Flower's own ServerApp children too), also on failure and Ctrl-C.
 
 Nothing dials out: Flower's telemetry and update check are off, runtime dependency installation is disabled,
 and the connections of every process started are sampled while the run lasts (any remote address outside
@@ -139,9 +140,13 @@ def run_flower(registry_address: str, rpc: ModelRegistry, store: ArtifactStore, 
                                                "--federation", str(setup.federation_id), "--json"], env)
         for name in analysts:
             _wait_serving(sockets / name, processes, f"{name}-worker")
+            runtime = f"127.0.0.1:{free_port()}"
             processes.start(name, [_bin("flower-supernode"), "--insecure", "--superlink", address, "--host",
-                                   "127.0.0.1", "--port", str(free_port()), "--node-config",
-                                   f'worker="{sockets / name}"'], {**node_env, "FLWR_HOME": str(flower / name)})
+                                   "127.0.0.1", "--port", runtime.split(":")[1], "--isolation", "process",
+                                   "--node-config", f'worker="{sockets / name}"'],
+                            {**node_env, "FLWR_HOME": str(flower / name)})
+            processes.start(f"{name}-executor", [sys.executable, "-m", "registry", "flower", "executor",
+                                                 "--supernode", runtime, "--json"], node_env)
         agents.wait_ready(AGENT_START_SECONDS)
         run_home = flower / "flwr-cli"
         run_home.mkdir()

@@ -71,6 +71,16 @@ def _wait_for_round_1(registry: ModelRegistry, run: subprocess.Popen) -> None:
               "round 1 opened")
 
 
+def _answered_roll_call(home: Path, since: float, analyst: str) -> bool:
+    """Whether the worker of ``analyst`` in a run started after ``since`` answered the roll call."""
+    runs = home / "runs"
+    for directory in runs.iterdir() if runs.is_dir() else ():
+        log = directory / "flower" / f"{analyst}-worker.log"
+        if directory.stat().st_mtime >= since and log.exists() and '"ready": {' in log.read_text():
+            return True
+    return False
+
+
 def _kill_tree(pid: int) -> None:
     try:
         root = psutil.Process(pid)
@@ -121,8 +131,8 @@ def test_two_rounds_through_flower_are_two_registry_rounds(devnet, devnet_env) -
     verify = _flep(env, "verify", "--round", "2", "--federation", str(fid), "--json")
     assert verify.returncode == 0 and json.loads(verify.stdout)["ok"], verify.stdout[-2000:]
 
-    # Every process it started is gone, Flower's detached helpers included.
-    assert _flower_processes() == []
+    # Every process it started is gone, Flower's detached helpers and the executors included.
+    assert _flower_processes() == [] and _processes_with("flower executor") == []
     assert [p for p in psutil.process_iter(["cmdline"])
             if any(str(directory) in part for part in (p.info["cmdline"] or []))] == []
 
@@ -146,7 +156,7 @@ def test_dp_rounds_decrypted_by_custodians_run_through_flower_too(devnet, devnet
     fid = result["federation"]
     # Every custodian online may post its partial; the chain holds at least the threshold's worth per round.
     assert all(len(registry.partial_custodians(fid, n)) >= 2 for n in (1, 2))
-    assert _flower_processes() == []
+    assert _flower_processes() == [] and _processes_with("flower executor") == []
 
 
 def _refusal(worker, instruction, **waiting) -> str:
@@ -249,7 +259,7 @@ def test_an_analyst_worker_refuses_instructions_the_chain_does_not_back(devnet, 
 def test_a_killed_supernode_is_a_dropout_and_a_foreign_keystore_is_refused(devnet, devnet_env, tmp_path) -> None:
     registry, _ = ModelRegistry.deploy(connect(devnet.rpc_url, devnet.chain_id), dev_account(0))
     env = {**devnet_env, "FLEP_REGISTRY_ADDRESS": registry.address, "FLEP_PASSPHRASE": "flower-dropout-test"}
-    port = free_port()
+    port, started = free_port(), time.time()
     run = subprocess.Popen([sys.executable, "-m", "registry", "flower", "run", "--analysts", "3", "--rounds", "1",
                             "--model", "logistic", "--paillier-bits", "1024", "--round-seconds", "40",
                             "--port", str(port), "--node-wait-seconds", "30", "--json"],
@@ -277,12 +287,19 @@ def test_a_killed_supernode_is_a_dropout_and_a_foreign_keystore_is_refused(devne
              "--node-config", f'worker="{rogue_socket}"'],
             env={**quiet, "FLWR_HOME": str(tmp_path / "rogue-flwr")},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        # analyst-3's SuperNode dies once round 1 is open, long before its ClientApp could reply.
-        _wait_for_round_1(registry, run)
-        victims = [p for p in psutil.process_iter(["cmdline"]) if "flower-supernode" in " ".join(
+        # analyst-3's host dies (its SuperNode, the executor beside it and its worker) once it answered the
+        # roll call: its round 1 instruction is queued or waiting for the round, and it never replies.
+        _wait_for(lambda: _answered_roll_call(Path(env["FLEP_HOME"]), started, "analyst-3"), run, 300,
+                  "analyst-3 answered the roll call")
+        node = [p for p in psutil.process_iter(["cmdline"]) if "flower-supernode" in " ".join(
             p.info["cmdline"] or []) and "/analyst-3" in " ".join(p.info["cmdline"] or [])]
-        assert len(victims) == 1
-        _kill_tree(victims[0].pid)
+        assert len(node) == 1
+        runtime = node[0].cmdline()[node[0].cmdline().index("--port") + 1]
+        node += [p for p in _processes_with("flower executor") if p.cmdline()[-2].endswith(f":{runtime}")]
+        node += [p for p in _processes_with("flower analyst") if "/analyst-3" in " ".join(p.cmdline())]
+        assert len(node) == 3
+        for process in node:
+            _kill_tree(process.pid)
         stdout, stderr = run.communicate(timeout=400)
     finally:
         if run.poll() is None:
@@ -314,7 +331,7 @@ def test_a_killed_supernode_is_a_dropout_and_a_foreign_keystore_is_refused(devne
     assert audit.returncode == 0, audit.stderr[-2000:]
     [lineage_round] = json.loads(audit.stdout)["rounds"]
     assert {u["analyst"] for u in lineage_round["included"]} == contributors
-    assert _flower_processes() == []
+    assert _flower_processes() == [] and _processes_with("flower executor") == []
 
 
 def test_ctrl_c_stops_every_process_it_started(devnet, devnet_env) -> None:
@@ -323,21 +340,23 @@ def test_ctrl_c_stops_every_process_it_started(devnet, devnet_env) -> None:
     run = subprocess.Popen([sys.executable, "-m", "registry", "flower", "run", "--analysts", "2", "--rounds", "3",
                             "--model", "logistic", "--paillier-bits", "1024", "--round-seconds", "60"],
                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    # Interrupted mid-round, with the SuperLink, both SuperNodes and their ClientApps running.
+    # Interrupted mid-round, with the SuperLink, both SuperNodes and their executors running.
     _wait_for_round_1(registry, run)
-    _wait_for(lambda: any("flwr-clientapp" in p for p in _flower_processes()), run, 60, "a ClientApp started")
-    # The analysts' passphrase is in their workers only: no Flower process (each runs code the SuperLink ships)
-    # has it or any FLEP setting in its environment.
+    # The analysts' passphrase is in their workers only: no SuperNode-side process has it or any FLEP setting
+    # in its environment.
     workers = _processes_with("flower analyst")
     assert len(workers) == 2 and all("FLEP_PASSPHRASE" in _environ(w) for w in workers)
     nodes = [p for p in psutil.process_iter(["cmdline"]) if "flower-supernode" in _programs(p)]
-    node_side = nodes + [child for node in nodes for child in node.children(recursive=True)]
-    assert len(nodes) == 2 and any("flwr-clientapp" in _programs(p) for p in node_side)
+    executors = _processes_with("flower executor")
+    node_side = nodes + executors + [child for p in nodes + executors for child in p.children(recursive=True)]
+    assert len(nodes) == 2 and len(executors) == 2
     assert [_programs(p) for p in node_side if any(key.startswith("FLEP_") for key in _environ(p))] == []
+    # The executors answer every message themselves: Flower starts no SuperExec and no ClientApp process.
+    assert [p for p in node_side if {"flower-superexec", "flwr-clientapp"} & set(_programs(p))] == []
     run.send_signal(signal.SIGINT)
     run.communicate(timeout=60)
     assert run.returncode != 0
     assert _flower_processes() == []
     assert [p for p in psutil.process_iter(["cmdline"]) if "agent" in (p.info["cmdline"] or [])
             and any("keystores/" in part for part in p.info["cmdline"])] == []
-    assert _processes_with("flower analyst") == []
+    assert _processes_with("flower analyst") == [] and _processes_with("flower executor") == []
