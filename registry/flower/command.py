@@ -115,7 +115,8 @@ def analyst(
 ) -> None:
     """Run the analyst beside a SuperNode until SIGTERM or Ctrl-C: the SuperNode's ClientApp forwards the
     server's roll call and each train instruction here; this process checks it against the chain, trains,
-    submits and answers with the update's id. The passphrase (FLEP_PASSPHRASE or a prompt) stays here, never in the SuperNode.
+    submits and answers with the update's id. The passphrase (FLEP_PASSPHRASE or a prompt) stays here, never
+    in the SuperNode.
 
     \f
     Raises:

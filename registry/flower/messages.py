@@ -1,12 +1,13 @@
 """What the ServerApp and the ClientApps say to each other through Flower: ids only, never a model.
 
 Before the first round a roll call asks each SuperNode which analyst of the federation stands behind it (the
-answer: its account), so the rounds start once every node is ready. A train instruction names the federation,
-the round and the global model version the round starts from; the ServerApp sends it one round ahead (before the round opens, while the previous one is aggregated and
-finalized), so the version's artifact is not known yet when it is sent: the analyst reads it from the chain.
-A reply names the update artifact the analyst registered on chain and the global model artifact it trained
-from. Everything these ids point to is fetched from IPFS and verified against the chain by whoever reads it,
-so Flower carries no plaintext, no ciphertext and nothing a party has to trust.
+answer: its account), so the rounds start once every node is ready. A train instruction names the federation, the
+round and the global model version the round starts from; the ServerApp sends it one round ahead (before the
+round opens, while the previous one is aggregated and finalized), so the version's artifact is not known yet when
+it is sent: the analyst reads it from the chain. A reply names the update artifact the analyst registered on
+chain and the global model artifact it trained from. Everything these ids point to is fetched from IPFS and
+verified against the chain by whoever reads it, so Flower carries no plaintext, no ciphertext and nothing a party
+has to trust.
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ The request is ``{"instruction": {...}}`` (answered by ``{"reply": {...}}``) or 
 (answered by ``{"ready": {...}}``); instead of either the answer may be ``{"refusal": "..."}`` (the chain
 does not back the request; nothing was recorded) or ``{"error": "..."}`` (training or submitting failed).
 The client keeps its end open until the answer: closing it, even for writing only, gives up an instruction
-still waiting for its round. This module imports no chain or ML code: a ClientApp process starts for every
-message.
+still waiting for its round. This module imports no chain or ML code: in Flower's default isolation a
+ClientApp process starts for every message.
 """
 
 from __future__ import annotations
@@ -126,7 +126,9 @@ def ask_ready(config: NodeConfig, roll_call: RollCall, timeout: float = ROLL_CAL
     return _ask(config, "roll_call", asdict(roll_call), "ready", Ready, timeout)
 
 
-def _ask(config: NodeConfig, asking: str, request: dict, answering: str, kind, timeout: float):
+def _ask(config: NodeConfig, asking: str, request: dict, answering: str, kind: type[TrainReply] | type[Ready],
+         timeout: float) -> TrainReply | Ready:
+    """Send ``{asking: request}``, return the answer's ``answering`` object as ``kind`` (see :func:`ask_worker`)."""
     check_socket_path(config.worker)
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:

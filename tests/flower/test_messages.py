@@ -57,8 +57,8 @@ def test_a_reply_of_another_shape_is_refused() -> None:
     with pytest.raises(MessageFormatError, match="'update_id' of 'flep.update' must be int, got float"):
         TrainReply.from_content(wrong)
     # An int where a float is expected is fine (Flower keeps 1.0 and 1 apart).
-    assert TrainReply.from_content(RecordDict({REPLY_RECORD: ConfigRecord(
-        {"analyst": "0x1", "update_id": 1, "model_artifact": 0, "gas_used": 1, "seconds": 2, "epsilon": -1})})).seconds == 2.0
+    whole = {"analyst": "0x1", "update_id": 1, "model_artifact": 0, "gas_used": 1, "seconds": 2, "epsilon": -1}
+    assert TrainReply.from_content(RecordDict({REPLY_RECORD: ConfigRecord(whole)})).seconds == 2.0
 
 
 def test_an_instruction_or_reply_with_a_field_nobody_defined_is_refused() -> None:
