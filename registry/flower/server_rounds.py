@@ -250,9 +250,10 @@ def _log_replies(registry: ModelRegistry, fid: int, round_: int, model: int, sen
                  replies: list[Message], log: _Log) -> None:
     """Log each reply checked against the chain (``model``: the global model artifact the round started from),
     and each node that did not reply as a dropout."""
+    recorded = {u.artifact_id: u.analyst for u in registry.round_updates(fid, round_)}
     claimed: dict[int, int] = {}
     for reply in replies:
-        _check_reply(registry, fid, round_, model, reply, claimed, log)
+        _check_reply(recorded, round_, model, reply, claimed, log)
     for node in sorted(set(sent.values()) - {reply.metadata.src_node_id for reply in replies}):
         log.write({"round": round_, "node": node, "error": f"node {node} did not reply: a dropout"})
 
@@ -279,11 +280,12 @@ def _pull(grid: Grid, pending: set[str]) -> list[Message]:
     return replies
 
 
-def _check_reply(registry: ModelRegistry, fid: int, round_: int, model: int, reply: Message,
-                 claimed: dict[int, int], log: _Log) -> None:
+def _check_reply(recorded: dict[int, str], round_: int, model: int, reply: Message, claimed: dict[int, int],
+                 log: _Log) -> None:
     """Log a reply as a contribution the chain backs, or as the node's refusal or failure (a dropout).
-    ``model`` is the global model artifact the round starts from; ``claimed`` maps the update ids already
-    claimed this round to the node that claimed them."""
+    ``recorded`` maps the round's updates on chain to their analysts; ``model`` is the global model artifact
+    the round starts from; ``claimed`` maps the update ids already claimed this round to the node that claimed
+    them."""
     node = reply.metadata.src_node_id
     if reply.has_error():
         log.write({"round": round_, "node": node, "error": f"node {node} refused or failed: {reply.error.reason}"})
@@ -293,7 +295,6 @@ def _check_reply(registry: ModelRegistry, fid: int, round_: int, model: int, rep
     except MessageFormatError as exc:
         log.write({"round": round_, "node": node, "error": f"node {node} sent a malformed reply: {exc}"})
         return
-    recorded = {u.artifact_id: u.analyst for u in registry.round_updates(fid, round_)}
     problem = claim_problem(recorded, claimed, node, answer, round_, model)
     if problem:
         log.write({"round": round_, "node": node, "error": problem})
