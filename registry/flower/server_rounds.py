@@ -113,7 +113,8 @@ def run_server(grid: Grid, settings: ServerSettings, passphrase: str | None) -> 
         aggregator = FederationContext(registry.as_account(aggregator_keystore.account), store, fid)
         _wait_for_nodes(grid, settings, log)
         calls = _push(grid, RollCall(registry.address, fid), MessageType.QUERY, 0, log)
-        first, version = registry.federation(fid).round_count + 1, registry.federation(fid).model_version_count
+        federation = registry.federation(fid)
+        first, version = federation.round_count + 1, federation.model_version_count
         ahead = _send(grid, registry.address, fid, first, version, log)  # queued behind the roll call
         _roll_call(grid, registry, fid, calls, settings, log)
         for k in range(settings.rounds):
