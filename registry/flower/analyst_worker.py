@@ -34,7 +34,14 @@ from dataclasses import asdict
 from pathlib import Path
 
 from registry.chain import ModelRegistry, Role, Round, RoundStatus
-from registry.flower.messages import MessageFormatError, Ready, RollCall, TrainInstruction, TrainReply
+from registry.flower.messages import (
+    MessageFormatError,
+    Ready,
+    RollCall,
+    TrainInstruction,
+    TrainReply,
+    model_artifact,
+)
 from registry.flower.worker_link import FrameError, NodeRefusal, check_socket_path, recv_frame, send_frame
 from registry.keystore import Keystore
 from registry.roles import Analyst, FederationContext, RoleError
@@ -209,7 +216,7 @@ def _check_round(instruction: TrainInstruction, registry: ModelRegistry) -> tupl
     if instruction.model_version != latest:
         raise NodeRefusal(f"the instruction starts from model v{instruction.model_version}, but the chain's latest "
                           f"is v{latest}: the server is stale or lying; nothing was trained")
-    return stored, registry.model_version(fid, latest).global_model_artifact if latest else 0
+    return stored, model_artifact(registry, fid, latest)
 
 
 def serve(worker: AnalystWorker, path: Path, stopping: Callable[[], bool],

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
-from typing import ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from flwr.app import ConfigRecord, RecordDict
+
+if TYPE_CHECKING:  # the ClientApp imports this module and no chain code
+    from registry.chain import ModelRegistry
 
 TRAIN_RECORD = "flep.train"
 REPLY_RECORD = "flep.update"
@@ -26,6 +29,12 @@ READY_RECORD = "flep.ready"
 
 class MessageFormatError(ValueError):
     """A Flower message does not carry the record this protocol expects."""
+
+
+def model_artifact(registry: ModelRegistry, federation_id: int, version: int) -> int:
+    """The global model artifact of model version ``version`` on chain (0 for version 0: the plan's initial
+    model), as a reply's ``model_artifact`` names it."""
+    return registry.model_version(federation_id, version).global_model_artifact if version else 0
 
 
 def _read(content: RecordDict, record: str, kind: type) -> dict:

@@ -32,7 +32,14 @@ from flwr.serverapp import Grid
 
 from registry.chain import ModelRegistry, Role, Round, RoundStatus
 from registry.commands.party import configured_registry
-from registry.flower.messages import MessageFormatError, Ready, RollCall, TrainInstruction, TrainReply
+from registry.flower.messages import (
+    MessageFormatError,
+    Ready,
+    RollCall,
+    TrainInstruction,
+    TrainReply,
+    model_artifact,
+)
 from registry.keystore import PASSPHRASE_ENV, Keystore
 from registry.roles import Admin, Aggregator, FederationContext, RoleError
 from registry.roles.admin import chain_now, current_analysts
@@ -217,8 +224,7 @@ def _run_round(grid: Grid, admin: Admin, aggregator: FederationContext, settings
         raise FlowerRunError(f"the chain opened round {opened.value} of federation {fid}, the instructions sent "
                              f"ahead name round {round_}: another admin is running rounds of this federation")
     log.write({"round": round_, "action": f"opened round {round_}", "gas_used": opened.gas_used})
-    version = registry.federation(fid).model_version_count
-    model = registry.model_version(fid, version).global_model_artifact if version else 0
+    model = model_artifact(registry, fid, registry.federation(fid).model_version_count)
     analysts = len(current_analysts(admin.context))
     replies, pending = _collect(grid, set(sent), settings.round_seconds,
                                 lambda: registry.round(fid, round_).update_count >= analysts)
