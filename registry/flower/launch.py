@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,13 +141,13 @@ def run_flower(registry_address: str, rpc: ModelRegistry, store: ArtifactStore, 
                                                "--federation", str(setup.federation_id), "--json"], env)
         for name in analysts:
             _wait_serving(sockets / name, processes, f"{name}-worker")
-            runtime = f"127.0.0.1:{free_port()}"
+            runtime_port = free_port()
             processes.start(name, [_bin("flower-supernode"), "--insecure", "--superlink", address, "--host",
-                                   "127.0.0.1", "--port", runtime.split(":")[1], "--isolation", "process",
+                                   "127.0.0.1", "--port", str(runtime_port), "--isolation", "process",
                                    "--node-config", f'worker="{sockets / name}"'],
                             {**node_env, "FLWR_HOME": str(flower / name)})
             processes.start(f"{name}-executor", [sys.executable, "-m", "registry", "flower", "executor",
-                                                 "--supernode", runtime, "--json"], node_env)
+                                                 "--supernode", f"127.0.0.1:{runtime_port}", "--json"], node_env)
         agents.wait_ready(AGENT_START_SECONDS)
         run_home = flower / "flwr-cli"
         run_home.mkdir()
@@ -193,26 +194,28 @@ def _bin(name: str) -> str:
 
 
 def _wait_listening(port: int, processes: _Processes, name: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if processes.exited(name):
-            raise FlowerLaunchError(f"the {name} exited at start; see {processes.log(name)}")
+    def listening() -> bool:
         with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise FlowerLaunchError(f"the {name} did not listen on 127.0.0.1:{port} in {timeout} s; see {processes.log(name)}")
+            return probe.connect_ex(("127.0.0.1", port)) == 0
+
+    _wait_started(listening, processes, name, f"listen on 127.0.0.1:{port}", timeout, 0.2)
 
 
 def _wait_serving(path: Path, processes: _Processes, name: str, timeout: float = AGENT_START_SECONDS) -> None:
     """Until the analyst worker's socket exists (it appears listening)."""
+    _wait_started(path.exists, processes, name, f"serve on {path}", timeout, 0.1)
+
+
+def _wait_started(ready: Callable[[], bool], processes: _Processes, name: str, doing: str, timeout: float,
+                  poll: float) -> None:
+    """Until ``ready()``; the process ``name`` exiting first or ``timeout`` passing is a launch failure."""
     deadline = time.monotonic() + timeout
-    while not path.exists():
+    while not ready():
         if processes.exited(name):
             raise FlowerLaunchError(f"the {name} exited at start; see {processes.log(name)}")
         if time.monotonic() > deadline:
-            raise FlowerLaunchError(f"the {name} did not serve on {path} in {timeout} s; see {processes.log(name)}")
-        time.sleep(0.1)
+            raise FlowerLaunchError(f"the {name} did not {doing} in {timeout} s; see {processes.log(name)}")
+        time.sleep(poll)
 
 
 def _reports(setup, rpc: ModelRegistry, store: ArtifactStore, tail: _Tail, agents) -> list[RoundReport]:
